@@ -3,10 +3,14 @@
 
 use crate::dblock::{ModeBlock, PaxosDblock};
 use crate::geometry::Geometry;
-use crate::leader::{bitmap_hosts, LeaderRecord, DELTA_DISK_MAGIC, PAXOS_DISK_CLEAR, PAXOS_DISK_MAGIC};
+use crate::leader::{
+    bitmap_hosts, LeaderRecord, DELTA_DISK_MAGIC, PAXOS_DISK_CLEAR, PAXOS_DISK_MAGIC,
+};
 use crate::name::Name;
 use crate::request::RequestRecord;
-use crate::rindex::{RindexEntry, RindexHeader, RINDEX_DISK_MAGIC, RINDEX_ENTRY_LEN, RINDEX_LEASE_NAME};
+use crate::rindex::{
+    RindexEntry, RindexHeader, RINDEX_DISK_MAGIC, RINDEX_ENTRY_LEN, RINDEX_LEASE_NAME,
+};
 
 /// The two writes that initialise a lockspace, in order.
 ///
@@ -37,7 +41,10 @@ pub fn lockspace_init(geometry: Geometry, space_name: Name, io_timeout_secs: u16
     }
     let mut commit_sector = vec![0u8; ss];
     let _ = slot.encode(&mut commit_sector);
-    LockspaceInit { area, commit_sector }
+    LockspaceInit {
+        area,
+        commit_sector,
+    }
 }
 
 /// The resource area `direct init -r` writes: leader, request record,
@@ -65,7 +72,12 @@ pub fn resource_init(
 
 /// The rindex area `format` writes (the header, then zeros). The rindex
 /// lease at `rx_offset + align` is [`rindex_lease_init`].
-pub fn rindex_format(geometry: Geometry, space_name: Name, rx_offset: u64, max_resources: u32) -> Vec<u8> {
+pub fn rindex_format(
+    geometry: Geometry,
+    space_name: Name,
+    rx_offset: u64,
+    max_resources: u32,
+) -> Vec<u8> {
     let mut area = vec![0u8; geometry.align_usize()];
     let _ = RindexHeader::new(geometry, space_name, rx_offset, max_resources).encode(&mut area);
     area
@@ -157,7 +169,9 @@ pub enum AreaView {
 }
 
 fn magic_of(b: &[u8]) -> u32 {
-    b.get(..4).map(|m| u32::from_le_bytes([m[0], m[1], m[2], m[3]])).unwrap_or(0)
+    b.get(..4)
+        .map(|m| u32::from_le_bytes([m[0], m[1], m[2], m[3]]))
+        .unwrap_or(0)
 }
 
 /// Decodes one area as `dump` sees it. `data` is the area's bytes (it may be
@@ -169,11 +183,17 @@ pub fn decode_area(data: &[u8], geometry: Geometry) -> AreaView {
     let sector = |i: usize| &data[i * ss..(i + 1) * ss];
     match magic_of(data) {
         DELTA_DISK_MAGIC if sectors > 0 => {
-            let Ok(first) = LeaderRecord::decode(sector(0)) else { return AreaView::Other { magic: DELTA_DISK_MAGIC } };
+            let Ok(first) = LeaderRecord::decode(sector(0)) else {
+                return AreaView::Other {
+                    magic: DELTA_DISK_MAGIC,
+                };
+            };
             let mut slots = Vec::new();
             for i in 0..sectors {
                 let s = sector(i);
-                let Ok(leader) = LeaderRecord::decode(s) else { continue };
+                let Ok(leader) = LeaderRecord::decode(s) else {
+                    continue;
+                };
                 if leader.magic == 0 {
                     continue;
                 }
@@ -192,38 +212,75 @@ pub fn decode_area(data: &[u8], geometry: Geometry) -> AreaView {
             AreaView::Lockspace { first, slots }
         }
         PAXOS_DISK_MAGIC if sectors > 0 => {
-            let Ok(leader) = LeaderRecord::decode(sector(0)) else { return AreaView::Other { magic: PAXOS_DISK_MAGIC } };
+            let Ok(leader) = LeaderRecord::decode(sector(0)) else {
+                return AreaView::Other {
+                    magic: PAXOS_DISK_MAGIC,
+                };
+            };
             let request = if sectors > 1 {
-                RequestRecord::decode(sector(1)).unwrap_or(RequestRecord { magic: 0, version: 0, lver: 0, force_mode: 0 })
+                RequestRecord::decode(sector(1)).unwrap_or(RequestRecord {
+                    magic: 0,
+                    version: 0,
+                    lver: 0,
+                    force_mode: 0,
+                })
             } else {
-                RequestRecord { magic: 0, version: 0, lver: 0, force_mode: 0 }
+                RequestRecord {
+                    magic: 0,
+                    version: 0,
+                    lver: 0,
+                    force_mode: 0,
+                }
             };
             let available = sectors.saturating_sub(2) as u64;
             let n = leader.num_hosts.min(available);
             let mut dblocks = Vec::with_capacity(n as usize);
             for i in 0..n as usize {
                 let s = sector(2 + i);
-                let (Ok(dblock), Ok(mode)) = (PaxosDblock::decode(s), ModeBlock::decode_from_sector(s)) else {
+                let (Ok(dblock), Ok(mode)) =
+                    (PaxosDblock::decode(s), ModeBlock::decode_from_sector(s))
+                else {
                     continue;
                 };
-                dblocks.push(DblockSlot { host_id: i as u64 + 1, dblock, mode, checksum_ok: dblock.checksum_ok() });
+                dblocks.push(DblockSlot {
+                    host_id: i as u64 + 1,
+                    dblock,
+                    mode,
+                    checksum_ok: dblock.checksum_ok(),
+                });
             }
-            AreaView::Resource { leader_checksum_ok: leader.checksum_ok(), leader, request, dblocks }
+            AreaView::Resource {
+                leader_checksum_ok: leader.checksum_ok(),
+                leader,
+                request,
+                dblocks,
+            }
         }
         PAXOS_DISK_CLEAR => match LeaderRecord::decode(data) {
             Ok(leader) => AreaView::Cleared { leader },
-            Err(_) => AreaView::Other { magic: PAXOS_DISK_CLEAR },
+            Err(_) => AreaView::Other {
+                magic: PAXOS_DISK_CLEAR,
+            },
         },
         RINDEX_DISK_MAGIC => {
-            let Ok(header) = RindexHeader::decode(data) else { return AreaView::Other { magic: RINDEX_DISK_MAGIC } };
+            let Ok(header) = RindexHeader::decode(data) else {
+                return AreaView::Other {
+                    magic: RINDEX_DISK_MAGIC,
+                };
+            };
             let per_sector = ss / RINDEX_ENTRY_LEN;
             let mut entries = Vec::new();
             for i in 1..sectors {
                 for j in 0..per_sector {
                     let off = i * ss + j * RINDEX_ENTRY_LEN;
-                    let Ok(entry) = RindexEntry::decode(&data[off..off + RINDEX_ENTRY_LEN]) else { continue };
+                    let Ok(entry) = RindexEntry::decode(&data[off..off + RINDEX_ENTRY_LEN]) else {
+                        continue;
+                    };
                     if !entry.is_free() {
-                        entries.push(RentrySlot { offset_in_area: off as u64, entry });
+                        entries.push(RentrySlot {
+                            offset_in_area: off as u64,
+                            entry,
+                        });
                     }
                 }
             }
@@ -250,7 +307,11 @@ mod tests {
         committed[..512].copy_from_slice(&init.commit_sector);
         // after the commit every slot is identical, checksum 0xb0f174c0
         for h in 0..2000 {
-            assert_eq!(&committed[h * 512..h * 512 + 512], &committed[..512], "slot {h}");
+            assert_eq!(
+                &committed[h * 512..h * 512 + 512],
+                &committed[..512],
+                "slot {h}"
+            );
         }
         assert_eq!(&committed[168..172], &0xb0f1_74c0u32.to_le_bytes());
     }
@@ -258,16 +319,29 @@ mod tests {
     #[test]
     fn decode_area_survives_lying_num_hosts() {
         let g = Geometry::new(SectorSize::S4K, AlignSize::A1M).unwrap();
-        let mut area = resource_init(g, Name::new("LS").unwrap(), Name::new("R").unwrap(), 0, None);
+        let mut area = resource_init(
+            g,
+            Name::new("LS").unwrap(),
+            Name::new("R").unwrap(),
+            0,
+            None,
+        );
         area[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
         match decode_area(&area, g) {
-            AreaView::Resource { dblocks, leader_checksum_ok, .. } => {
+            AreaView::Resource {
+                dblocks,
+                leader_checksum_ok,
+                ..
+            } => {
                 assert_eq!(dblocks.len(), 254);
                 assert!(!leader_checksum_ok);
             }
             v => panic!("{v:?}"),
         }
         // a truncated area is fine too
-        assert!(matches!(decode_area(&area[..100], g), AreaView::Resource { .. } | AreaView::Other { .. }));
+        assert!(matches!(
+            decode_area(&area[..100], g),
+            AreaView::Resource { .. } | AreaView::Other { .. }
+        ));
     }
 }

@@ -94,8 +94,11 @@ impl PaxosDblock {
     /// sanlock's `verify_dblock`: an all-zero dblock (no checksum written
     /// yet) is valid; otherwise the checksum must match.
     pub fn checksum_ok(&self) -> bool {
-        let never_written =
-            self.checksum == 0 && self.mbal == 0 && self.bal == 0 && self.inp == 0 && self.lver == 0;
+        let never_written = self.checksum == 0
+            && self.mbal == 0
+            && self.bal == 0
+            && self.inp == 0
+            && self.lver == 0;
         never_written || self.checksum == self.computed_checksum()
     }
 
@@ -117,13 +120,24 @@ pub struct ModeBlock {
 impl ModeBlock {
     /// Decodes a mode block from a whole dblock sector (it sits at byte 128).
     pub fn decode_from_sector(sector: &[u8]) -> Result<ModeBlock, DecodeError> {
-        check_len("mode block sector", sector.len(), MBLOCK_OFFSET + MBLOCK_LEN)?;
-        Ok(ModeBlock { flags: u32_at(sector, MBLOCK_OFFSET), generation: u64_at(sector, MBLOCK_OFFSET + 8) })
+        check_len(
+            "mode block sector",
+            sector.len(),
+            MBLOCK_OFFSET + MBLOCK_LEN,
+        )?;
+        Ok(ModeBlock {
+            flags: u32_at(sector, MBLOCK_OFFSET),
+            generation: u64_at(sector, MBLOCK_OFFSET + 8),
+        })
     }
 
     /// Writes the mode block at byte 128 of a dblock sector, padding zero.
     pub fn encode_into_sector(&self, sector: &mut [u8]) -> Result<(), EncodeError> {
-        check_out_len("mode block sector", sector.len(), MBLOCK_OFFSET + MBLOCK_LEN)?;
+        check_out_len(
+            "mode block sector",
+            sector.len(),
+            MBLOCK_OFFSET + MBLOCK_LEN,
+        )?;
         put_u32(sector, MBLOCK_OFFSET, self.flags);
         put_u32(sector, MBLOCK_OFFSET + 4, 0);
         put_u64(sector, MBLOCK_OFFSET + 8, self.generation);
@@ -143,12 +157,28 @@ mod tests {
     /// Spec worked examples 4 and 5 (dblocks written by sanlock).
     #[test]
     fn golden_dblocks() {
-        let mut d = PaxosDblock { mbal: 1, bal: 1, inp: 1, inp2: 1, inp3: 335, lver: 1, ..Default::default() };
+        let mut d = PaxosDblock {
+            mbal: 1,
+            bal: 1,
+            inp: 1,
+            inp2: 1,
+            inp3: 335,
+            lver: 1,
+            ..Default::default()
+        };
         d.seal();
         assert_eq!(d.checksum, 0xa769_03cd);
         d.flags = DBLOCK_FL_RELEASED; // outside the checksum
         assert!(d.checksum_ok());
-        let mut d = PaxosDblock { mbal: 2001, bal: 2001, inp: 1, inp2: 1, inp3: 359, lver: 2, ..Default::default() };
+        let mut d = PaxosDblock {
+            mbal: 2001,
+            bal: 2001,
+            inp: 1,
+            inp2: 1,
+            inp3: 359,
+            lver: 2,
+            ..Default::default()
+        };
         d.seal();
         assert_eq!(d.checksum, 0x5b18_c9bf);
     }
@@ -156,15 +186,26 @@ mod tests {
     #[test]
     fn zero_dblock_is_valid_without_checksum() {
         assert!(PaxosDblock::default().checksum_ok());
-        let d = PaxosDblock { inp: 5, ..Default::default() };
+        let d = PaxosDblock {
+            inp: 5,
+            ..Default::default()
+        };
         assert!(!d.checksum_ok());
     }
 
     #[test]
     fn golden_mode_block_bytes() {
         let mut s = vec![0u8; 512];
-        ModeBlock { flags: MBLOCK_SHARED, generation: 1 }.encode_into_sector(&mut s).unwrap();
-        assert_eq!(&s[128..144], &[1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
+        ModeBlock {
+            flags: MBLOCK_SHARED,
+            generation: 1,
+        }
+        .encode_into_sector(&mut s)
+        .unwrap();
+        assert_eq!(
+            &s[128..144],
+            &[1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
+        );
         assert!(ModeBlock::decode_from_sector(&s).unwrap().is_shared());
         assert!(ModeBlock::decode_from_sector(&s[..143]).is_err());
     }

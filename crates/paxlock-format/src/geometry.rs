@@ -191,11 +191,26 @@ pub struct GeometryError {
 impl Geometry {
     /// All five valid geometries, in the order of the table above.
     pub const ALL: [Geometry; 5] = [
-        Geometry { sector_size: SectorSize::S512, align_size: AlignSize::A1M },
-        Geometry { sector_size: SectorSize::S4K, align_size: AlignSize::A1M },
-        Geometry { sector_size: SectorSize::S4K, align_size: AlignSize::A2M },
-        Geometry { sector_size: SectorSize::S4K, align_size: AlignSize::A4M },
-        Geometry { sector_size: SectorSize::S4K, align_size: AlignSize::A8M },
+        Geometry {
+            sector_size: SectorSize::S512,
+            align_size: AlignSize::A1M,
+        },
+        Geometry {
+            sector_size: SectorSize::S4K,
+            align_size: AlignSize::A1M,
+        },
+        Geometry {
+            sector_size: SectorSize::S4K,
+            align_size: AlignSize::A2M,
+        },
+        Geometry {
+            sector_size: SectorSize::S4K,
+            align_size: AlignSize::A4M,
+        },
+        Geometry {
+            sector_size: SectorSize::S4K,
+            align_size: AlignSize::A8M,
+        },
     ];
 
     /// A geometry, if the pair is one sanlock accepts.
@@ -206,13 +221,19 @@ impl Geometry {
                 align_size_bytes: align_size.bytes(),
             });
         }
-        Ok(Geometry { sector_size, align_size })
+        Ok(Geometry {
+            sector_size,
+            align_size,
+        })
     }
 
     /// sanlock's default when neither is given: the legacy align size for the
     /// device's sector size (512 -> 1M, 4096 -> 8M), with 2000 hosts.
     pub fn legacy_default(sector_size: SectorSize) -> Geometry {
-        Geometry { sector_size, align_size: sector_size.legacy_align() }
+        Geometry {
+            sector_size,
+            align_size: sector_size.legacy_align(),
+        }
     }
 
     /// The geometry recorded in a leader's `sector_size` and `flags`, with
@@ -338,7 +359,14 @@ mod tests {
     fn table_of_valid_geometries() {
         let rows: Vec<(u64, u64, u64, u32)> = Geometry::ALL
             .iter()
-            .map(|g| (g.sector_bytes(), g.align_bytes(), g.max_hosts(), g.align_size().leader_flag()))
+            .map(|g| {
+                (
+                    g.sector_bytes(),
+                    g.align_bytes(),
+                    g.max_hosts(),
+                    g.align_size().leader_flag(),
+                )
+            })
             .collect();
         assert_eq!(
             rows,
@@ -362,10 +390,21 @@ mod tests {
 
     #[test]
     fn legacy_fallback_when_no_align_flag() {
-        assert_eq!(Geometry::from_leader(512, 0), Some(Geometry::legacy_default(SectorSize::S512)));
-        assert_eq!(Geometry::from_leader(4096, 0).unwrap().align_size(), AlignSize::A8M);
+        assert_eq!(
+            Geometry::from_leader(512, 0),
+            Some(Geometry::legacy_default(SectorSize::S512))
+        );
+        assert_eq!(
+            Geometry::from_leader(4096, 0).unwrap().align_size(),
+            AlignSize::A8M
+        );
         // first set bit wins, in the order 1M, 2M, 4M, 8M
-        assert_eq!(Geometry::from_leader(4096, 0x80 | 0x20).unwrap().align_size(), AlignSize::A2M);
+        assert_eq!(
+            Geometry::from_leader(4096, 0x80 | 0x20)
+                .unwrap()
+                .align_size(),
+            AlignSize::A2M
+        );
         assert_eq!(Geometry::from_leader(1024, 0x10), None);
         assert_eq!(Geometry::from_leader(512, 0x20), None);
     }

@@ -263,14 +263,23 @@ impl LeaderRecord {
 
     /// A free paxos leader as `direct init -r` writes it, sealed. `num_hosts`
     /// is capped at the geometry's max_hosts (0 means max_hosts).
-    pub fn new_paxos(geometry: Geometry, space_name: Name, resource_name: Name, num_hosts: u64) -> LeaderRecord {
+    pub fn new_paxos(
+        geometry: Geometry,
+        space_name: Name,
+        resource_name: Name,
+        num_hosts: u64,
+    ) -> LeaderRecord {
         let max_hosts = geometry.max_hosts();
         let mut l = LeaderRecord::zeroed();
         l.magic = PAXOS_DISK_MAGIC;
         l.version = PAXOS_DISK_VERSION;
         l.flags = geometry.align_size().leader_flag();
         l.sector_size = geometry.sector_bytes() as u32;
-        l.num_hosts = if num_hosts == 0 || num_hosts > max_hosts { max_hosts } else { num_hosts };
+        l.num_hosts = if num_hosts == 0 || num_hosts > max_hosts {
+            max_hosts
+        } else {
+            num_hosts
+        };
         l.max_hosts = max_hosts;
         l.space_name = space_name;
         l.resource_name = resource_name;
@@ -320,7 +329,8 @@ impl LeaderRecord {
         put_u64(out, OFF_OWNER_GENERATION, self.owner_generation);
         put_u64(out, OFF_LVER, self.lver);
         out[OFF_SPACE_NAME..OFF_SPACE_NAME + NAME_LEN].copy_from_slice(self.space_name.raw());
-        out[OFF_RESOURCE_NAME..OFF_RESOURCE_NAME + NAME_LEN].copy_from_slice(self.resource_name.raw());
+        out[OFF_RESOURCE_NAME..OFF_RESOURCE_NAME + NAME_LEN]
+            .copy_from_slice(self.resource_name.raw());
         put_u64(out, OFF_TIMESTAMP, self.timestamp);
         put_u64(out, OFF_UNUSED1, self.unused1);
         put_u32(out, OFF_CHECKSUM, self.checksum);
@@ -376,7 +386,10 @@ impl LeaderRecord {
     fn checksum_result(&self) -> Result<(), LeaderError> {
         let computed = self.computed_checksum();
         if computed != self.checksum {
-            return Err(LeaderError::Checksum { stored: self.checksum, computed });
+            return Err(LeaderError::Checksum {
+                stored: self.checksum,
+                computed,
+            });
         }
         Ok(())
     }
@@ -385,7 +398,10 @@ impl LeaderRecord {
     /// magic, version major, lockspace name, checksum, in that order.
     pub fn verify_delta(&self, space_name: &Name) -> Result<(), LeaderError> {
         if self.magic != DELTA_DISK_MAGIC {
-            return Err(LeaderError::Magic { found: self.kind(), expected: "a lockspace (delta lease) record" });
+            return Err(LeaderError::Magic {
+                found: self.kind(),
+                expected: "a lockspace (delta lease) record",
+            });
         }
         if self.version & VERSION_MAJOR_MASK != DELTA_DISK_VERSION & VERSION_MAJOR_MASK {
             return Err(LeaderError::Version {
@@ -405,9 +421,17 @@ impl LeaderRecord {
     /// sanlock's checks of a paxos leader: magic (a cleared lease fails
     /// too), version major, lockspace and resource names, num_hosts against
     /// `host_id` (skipped when `host_id` is 0), checksum, in that order.
-    pub fn verify_paxos(&self, space_name: &Name, resource_name: &Name, host_id: u64) -> Result<(), LeaderError> {
+    pub fn verify_paxos(
+        &self,
+        space_name: &Name,
+        resource_name: &Name,
+        host_id: u64,
+    ) -> Result<(), LeaderError> {
         if self.magic != PAXOS_DISK_MAGIC {
-            return Err(LeaderError::Magic { found: self.kind(), expected: "a resource (paxos lease) record" });
+            return Err(LeaderError::Magic {
+                found: self.kind(),
+                expected: "a resource (paxos lease) record",
+            });
         }
         if self.version & VERSION_MAJOR_MASK != PAXOS_DISK_VERSION & VERSION_MAJOR_MASK {
             return Err(LeaderError::Version {
@@ -428,7 +452,10 @@ impl LeaderRecord {
             });
         }
         if self.num_hosts < host_id {
-            return Err(LeaderError::NumHosts { num_hosts: self.num_hosts, host_id });
+            return Err(LeaderError::NumHosts {
+                num_hosts: self.num_hosts,
+                host_id,
+            });
         }
         self.checksum_result()
     }
@@ -437,7 +464,8 @@ impl LeaderRecord {
 /// The host_ids (1-based, at most `max_hosts`) whose bits are set in the
 /// bitmap of a delta slot sector. A sector shorter than 512 bytes has none.
 pub fn bitmap_hosts(sector: &[u8], max_hosts: u64) -> Vec<u64> {
-    let Some(bitmap) = sector.get(HOSTID_BITMAP_OFFSET..HOSTID_BITMAP_OFFSET + HOSTID_BITMAP_SIZE) else {
+    let Some(bitmap) = sector.get(HOSTID_BITMAP_OFFSET..HOSTID_BITMAP_OFFSET + HOSTID_BITMAP_SIZE)
+    else {
         return Vec::new();
     };
     let limit = max_hosts.min((HOSTID_BITMAP_SIZE * 8) as u64);
@@ -456,7 +484,9 @@ pub fn set_bitmap_host(sector: &mut [u8], host_id: u64) -> bool {
     if host_id == 0 || host_id > (HOSTID_BITMAP_SIZE * 8) as u64 {
         return false;
     }
-    let Some(bitmap) = sector.get_mut(HOSTID_BITMAP_OFFSET..HOSTID_BITMAP_OFFSET + HOSTID_BITMAP_SIZE) else {
+    let Some(bitmap) =
+        sector.get_mut(HOSTID_BITMAP_OFFSET..HOSTID_BITMAP_OFFSET + HOSTID_BITMAP_SIZE)
+    else {
         return false;
     };
     let bit = (host_id - 1) as usize;
@@ -485,7 +515,12 @@ mod tests {
     /// Spec worked example 2: fresh paxos leader "LS"/"R1", checksum 0x2073a773.
     #[test]
     fn golden_fresh_paxos_leader() {
-        let l = LeaderRecord::new_paxos(g512(), Name::new("LS").unwrap(), Name::new("R1").unwrap(), 0);
+        let l = LeaderRecord::new_paxos(
+            g512(),
+            Name::new("LS").unwrap(),
+            Name::new("R1").unwrap(),
+            0,
+        );
         assert_eq!(l.num_hosts, 2000);
         assert_eq!(l.checksum, 0x2073_a773);
     }
@@ -493,7 +528,12 @@ mod tests {
     /// Spec worked examples 3 and 7: held and then released leader.
     #[test]
     fn golden_held_and_released_paxos_leader() {
-        let mut l = LeaderRecord::new_paxos(g512(), Name::new("TLS").unwrap(), Name::new("RES1").unwrap(), 0);
+        let mut l = LeaderRecord::new_paxos(
+            g512(),
+            Name::new("TLS").unwrap(),
+            Name::new("RES1").unwrap(),
+            0,
+        );
         l.lver = 1;
         l.owner_id = 1;
         l.owner_generation = 1;
@@ -532,8 +572,18 @@ mod tests {
         let r1 = Name::new("R1").unwrap();
         let mut l = LeaderRecord::new_paxos(g512(), ls, r1, 0);
         assert_eq!(l.verify_paxos(&ls, &r1, 1), Ok(()));
-        assert_eq!(l.verify_paxos(&ls, &Name::new("R2").unwrap(), 1).unwrap_err().code(), -227);
-        assert_eq!(l.verify_paxos(&Name::new("X").unwrap(), &r1, 1).unwrap_err().code(), -226);
+        assert_eq!(
+            l.verify_paxos(&ls, &Name::new("R2").unwrap(), 1)
+                .unwrap_err()
+                .code(),
+            -227
+        );
+        assert_eq!(
+            l.verify_paxos(&Name::new("X").unwrap(), &r1, 1)
+                .unwrap_err()
+                .code(),
+            -226
+        );
         assert_eq!(l.verify_paxos(&ls, &r1, 2001).unwrap_err().code(), -228);
         assert_eq!(l.verify_delta(&ls).unwrap_err().code(), -223);
         l.lver = 9; // not resealed

@@ -136,7 +136,12 @@ fn split_fields(kind: &'static str, s: &str) -> Result<Vec<String>, LeaseStrErro
         match c {
             '\\' => match chars.next() {
                 Some(n) => fields.last_mut().map(|f| f.push(n)).unwrap_or(()),
-                None => return Err(LeaseStrError::TrailingEscape { kind, input: s.to_string() }),
+                None => {
+                    return Err(LeaseStrError::TrailingEscape {
+                        kind,
+                        input: s.to_string(),
+                    })
+                }
             },
             ':' => fields.push(String::new()),
             c => fields.last_mut().map(|f| f.push(c)).unwrap_or(()),
@@ -151,16 +156,32 @@ fn name(kind: &'static str, what: &'static str, s: &str) -> Result<Name, LeaseSt
 
 fn number(kind: &'static str, what: &'static str, s: &str) -> Result<u64, LeaseStrError> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(LeaseStrError::Number { kind, what, value: s.to_string(), hint: "" });
+        return Err(LeaseStrError::Number {
+            kind,
+            what,
+            value: s.to_string(),
+            hint: "",
+        });
     }
-    s.parse::<u64>().map_err(|_| LeaseStrError::Number { kind, what, value: s.to_string(), hint: " (too large)" })
+    s.parse::<u64>().map_err(|_| LeaseStrError::Number {
+        kind,
+        what,
+        value: s.to_string(),
+        hint: " (too large)",
+    })
 }
 
 /// Parses a byte offset: decimal, or decimal followed by `M` for MiB.
 pub fn parse_offset(kind: &'static str, s: &str) -> Result<u64, LeaseStrError> {
-    let bad = |hint| LeaseStrError::Number { kind, what: "offset", value: s.to_string(), hint };
+    let bad = |hint| LeaseStrError::Number {
+        kind,
+        what: "offset",
+        value: s.to_string(),
+        hint,
+    };
     if let Some(mib) = s.strip_suffix('M') {
-        let n = number(kind, "offset", mib).map_err(|_| bad(" (use bytes, or a whole number of MiB such as 8M)"))?;
+        let n = number(kind, "offset", mib)
+            .map_err(|_| bad(" (use bytes, or a whole number of MiB such as 8M)"))?;
         return n.checked_mul(1024 * 1024).ok_or(bad(" (too large)"));
     }
     number(kind, "offset", s).map_err(|_| bad(" (use bytes, or a whole number of MiB such as 8M)"))
@@ -189,7 +210,10 @@ impl LockspaceArg {
         Ok(LockspaceArg {
             name: name(KIND, "lockspace name", &f[0])?,
             host_id: number(KIND, "host_id", &f[1])?,
-            disk: DiskLoc { path: path(KIND, &f[2])?, offset: parse_offset(KIND, &f[3])? },
+            disk: DiskLoc {
+                path: path(KIND, &f[2])?,
+                offset: parse_offset(KIND, &f[3])?,
+            },
         })
     }
 }
@@ -201,7 +225,12 @@ impl ResourceArg {
         const FORM: &str = "LOCKSPACE_NAME:RESOURCE_NAME:PATH:OFFSET[:LVER|:SH]";
         let f = split_fields(KIND, s)?;
         if f.len() < 4 {
-            return Err(LeaseStrError::Fields { kind: KIND, form: FORM, input: s.to_string(), fields: f.len() });
+            return Err(LeaseStrError::Fields {
+                kind: KIND,
+                form: FORM,
+                input: s.to_string(),
+                fields: f.len(),
+            });
         }
         let rest = &f[2..];
         let num_disks = rest.len() / 2;
@@ -210,7 +239,10 @@ impl ResourceArg {
         }
         let mut disks = Vec::with_capacity(num_disks);
         for pair in rest.chunks_exact(2) {
-            disks.push(DiskLoc { path: path(KIND, &pair[0])?, offset: parse_offset(KIND, &pair[1])? });
+            disks.push(DiskLoc {
+                path: path(KIND, &pair[0])?,
+                offset: parse_offset(KIND, &pair[1])?,
+            });
         }
         let (mut lver, mut shared) = (None, false);
         if rest.len() % 2 == 1 {
@@ -219,9 +251,14 @@ impl ResourceArg {
                 shared = true;
             } else {
                 lver = Some(number(KIND, "lver", last).map_err(|e| match e {
-                    LeaseStrError::Number { kind, what, value, .. } => {
-                        LeaseStrError::Number { kind, what, value, hint: " (the last field is a lease version or SH)" }
-                    }
+                    LeaseStrError::Number {
+                        kind, what, value, ..
+                    } => LeaseStrError::Number {
+                        kind,
+                        what,
+                        value,
+                        hint: " (the last field is a lease version or SH)",
+                    },
                     e => e,
                 })?);
             }
@@ -251,7 +288,10 @@ impl RindexArg {
         }
         Ok(RindexArg {
             lockspace: name(KIND, "lockspace name", &f[0])?,
-            disk: DiskLoc { path: path(KIND, &f[1])?, offset: parse_offset(KIND, &f[2])? },
+            disk: DiskLoc {
+                path: path(KIND, &f[1])?,
+                offset: parse_offset(KIND, &f[2])?,
+            },
         })
     }
 }
@@ -262,8 +302,14 @@ impl RentryArg {
         const KIND: &str = "rindex entry";
         let f = split_fields(KIND, s)?;
         match f.len() {
-            1 => Ok(RentryArg { name: name(KIND, "resource name", &f[0])?, offset: 0 }),
-            2 => Ok(RentryArg { name: name(KIND, "resource name", &f[0])?, offset: parse_offset(KIND, &f[1])? }),
+            1 => Ok(RentryArg {
+                name: name(KIND, "resource name", &f[0])?,
+                offset: 0,
+            }),
+            2 => Ok(RentryArg {
+                name: name(KIND, "resource name", &f[0])?,
+                offset: parse_offset(KIND, &f[1])?,
+            }),
             n => Err(LeaseStrError::Fields {
                 kind: KIND,
                 form: "RESOURCE_NAME[:OFFSET]",
@@ -283,8 +329,17 @@ pub fn parse_dump_target(s: &str) -> Result<(String, u64, Option<u64>), LeaseStr
     match f.len() {
         1 => Ok((p, 0, None)),
         2 => Ok((p, parse_offset(KIND, &f[1])?, None)),
-        3 => Ok((p, parse_offset(KIND, &f[1])?, Some(parse_offset(KIND, &f[2])?))),
-        n => Err(LeaseStrError::Fields { kind: KIND, form: "PATH[:OFFSET[:SIZE]]", input: s.to_string(), fields: n }),
+        3 => Ok((
+            p,
+            parse_offset(KIND, &f[1])?,
+            Some(parse_offset(KIND, &f[2])?),
+        )),
+        n => Err(LeaseStrError::Fields {
+            kind: KIND,
+            form: "PATH[:OFFSET[:SIZE]]",
+            input: s.to_string(),
+            fields: n,
+        }),
     }
 }
 
@@ -297,7 +352,13 @@ mod tests {
         let l = LockspaceArg::parse(r"LS:3:/dev/foo\:32:2M").unwrap();
         assert_eq!(l.name, Name::new("LS").unwrap());
         assert_eq!(l.host_id, 3);
-        assert_eq!(l.disk, DiskLoc { path: "/dev/foo:32".into(), offset: 2 * 1024 * 1024 });
+        assert_eq!(
+            l.disk,
+            DiskLoc {
+                path: "/dev/foo:32".into(),
+                offset: 2 * 1024 * 1024
+            }
+        );
     }
 
     #[test]
@@ -315,13 +376,19 @@ mod tests {
 
     #[test]
     fn bad_strings_say_what_is_wrong() {
-        let e = LockspaceArg::parse("LS:x:/tmp/f:0").unwrap_err().to_string();
+        let e = LockspaceArg::parse("LS:x:/tmp/f:0")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("host_id \"x\""), "{e}");
         let e = LockspaceArg::parse("LS:1:/tmp/f").unwrap_err().to_string();
         assert!(e.contains("NAME:HOST_ID:PATH:OFFSET"), "{e}");
-        let e = LockspaceArg::parse(&format!("{}:1:/f:0", "n".repeat(49))).unwrap_err().to_string();
+        let e = LockspaceArg::parse(&format!("{}:1:/f:0", "n".repeat(49)))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("49 bytes") && e.contains("48"), "{e}");
-        let e = ResourceArg::parse(&format!("LS:R:{}:0", "/p".repeat(600))).unwrap_err().to_string();
+        let e = ResourceArg::parse(&format!("LS:R:{}:0", "/p".repeat(600)))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("1200 bytes"), "{e}");
         let e = ResourceArg::parse("LS:R:/f:12x").unwrap_err().to_string();
         assert!(e.contains("offset \"12x\""), "{e}");
@@ -339,6 +406,9 @@ mod tests {
         let e = RentryArg::parse("resA:3145728").unwrap();
         assert_eq!((e.name, e.offset), (Name::new("resA").unwrap(), 3_145_728));
         assert_eq!(RentryArg::parse("resA").unwrap().offset, 0);
-        assert_eq!(parse_dump_target("/f:1M:2M").unwrap(), ("/f".to_string(), 1 << 20, Some(2 << 20)));
+        assert_eq!(
+            parse_dump_target("/f:1M:2M").unwrap(),
+            ("/f".to_string(), 1 << 20, Some(2 << 20))
+        );
     }
 }

@@ -68,17 +68,33 @@ pub enum EncodeError {
     },
 }
 
-pub(crate) fn check_len(what: &'static str, buf_len: usize, needed: usize) -> Result<(), DecodeError> {
+pub(crate) fn check_len(
+    what: &'static str,
+    buf_len: usize,
+    needed: usize,
+) -> Result<(), DecodeError> {
     if buf_len < needed {
-        Err(DecodeError::Short { what, needed, got: buf_len })
+        Err(DecodeError::Short {
+            what,
+            needed,
+            got: buf_len,
+        })
     } else {
         Ok(())
     }
 }
 
-pub(crate) fn check_out_len(what: &'static str, buf_len: usize, needed: usize) -> Result<(), EncodeError> {
+pub(crate) fn check_out_len(
+    what: &'static str,
+    buf_len: usize,
+    needed: usize,
+) -> Result<(), EncodeError> {
     if buf_len < needed {
-        Err(EncodeError::Short { what, needed, got: buf_len })
+        Err(EncodeError::Short {
+            what,
+            needed,
+            got: buf_len,
+        })
     } else {
         Ok(())
     }

@@ -40,7 +40,10 @@ impl Name {
     pub fn new(s: &str) -> Result<Name, NameError> {
         let bytes = s.as_bytes();
         if bytes.len() > NAME_LEN {
-            return Err(NameError::TooLong { name: s.to_string(), len: bytes.len() });
+            return Err(NameError::TooLong {
+                name: s.to_string(),
+                len: bytes.len(),
+            });
         }
         if bytes.contains(&0) {
             return Err(NameError::Nul(s.to_string()));
@@ -116,7 +119,10 @@ mod tests {
     #[test]
     fn forty_nine_bytes_are_rejected() {
         let s = "a".repeat(49);
-        assert!(matches!(Name::new(&s), Err(NameError::TooLong { len: 49, .. })));
+        assert!(matches!(
+            Name::new(&s),
+            Err(NameError::TooLong { len: 49, .. })
+        ));
     }
 
     #[test]

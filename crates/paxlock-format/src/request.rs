@@ -33,13 +33,23 @@ pub struct RequestRecord {
 impl RequestRecord {
     /// The record `direct init -r` writes: magic, version, lver 0, no force.
     pub fn new_init() -> RequestRecord {
-        RequestRecord { magic: REQ_DISK_MAGIC, version: REQ_DISK_VERSION, lver: 0, force_mode: 0 }
+        RequestRecord {
+            magic: REQ_DISK_MAGIC,
+            version: REQ_DISK_VERSION,
+            lver: 0,
+            force_mode: 0,
+        }
     }
 
     /// Decodes the first 24 bytes of `b`.
     pub fn decode(b: &[u8]) -> Result<RequestRecord, DecodeError> {
         check_len("request record", b.len(), REQUEST_RECORD_LEN)?;
-        Ok(RequestRecord { magic: u32_at(b, 0), version: u32_at(b, 4), lver: u64_at(b, 8), force_mode: u32_at(b, 16) })
+        Ok(RequestRecord {
+            magic: u32_at(b, 0),
+            version: u32_at(b, 4),
+            lver: u64_at(b, 8),
+            force_mode: u32_at(b, 16),
+        })
     }
 
     /// Writes the 24 bytes (padding as zero) at the start of `out`.
@@ -61,7 +71,11 @@ mod tests {
     /// Bytes seen on disk after `sanlock client request ... :4 -f 2`.
     #[test]
     fn golden_request_bytes() {
-        let r = RequestRecord { lver: 4, force_mode: 2, ..RequestRecord::new_init() };
+        let r = RequestRecord {
+            lver: 4,
+            force_mode: 2,
+            ..RequestRecord::new_init()
+        };
         let mut b = [0xffu8; 24];
         r.encode(&mut b).unwrap();
         assert_eq!(&b[..8], &[0x11, 0x20, 0x29, 0x08, 0x01, 0x00, 0x01, 0x00]);

@@ -71,7 +71,9 @@ pub enum RindexError {
         expected: String,
     },
     /// Header records another offset (`SANLK_RINDEX_OFFSET`, -277).
-    #[error("resource index header says it lives at offset {found}, but it was read at {expected}")]
+    #[error(
+        "resource index header says it lives at offset {found}, but it was read at {expected}"
+    )]
     Offset {
         /// rx_offset on disk.
         found: u64,
@@ -103,7 +105,12 @@ impl RindexError {
 
 impl RindexHeader {
     /// The header `format` writes.
-    pub fn new(geometry: Geometry, lockspace_name: Name, rx_offset: u64, max_resources: u32) -> RindexHeader {
+    pub fn new(
+        geometry: Geometry,
+        lockspace_name: Name,
+        rx_offset: u64,
+        max_resources: u32,
+    ) -> RindexHeader {
         let limit = geometry.max_resources_limit();
         let max_resources = match max_resources {
             0 => DEFAULT_MAX_RESOURCES.min(limit),
@@ -171,9 +178,15 @@ impl RindexHeader {
             });
         }
         if self.rx_offset != rx_offset {
-            return Err(RindexError::Offset { found: self.rx_offset, expected: rx_offset });
+            return Err(RindexError::Offset {
+                found: self.rx_offset,
+                expected: rx_offset,
+            });
         }
-        self.geometry().ok_or(RindexError::Geometry { sector_size: self.sector_size, flags: self.flags })
+        self.geometry().ok_or(RindexError::Geometry {
+            sector_size: self.sector_size,
+            flags: self.flags,
+        })
     }
 
     /// How many entries a search looks at: max_resources, or the geometry
@@ -202,7 +215,12 @@ impl RindexEntry {
     /// Decodes the first 64 bytes of `b`.
     pub fn decode(b: &[u8]) -> Result<RindexEntry, DecodeError> {
         check_len("rindex entry", b.len(), RINDEX_ENTRY_LEN)?;
-        Ok(RindexEntry { res_offset: u64_at(b, 0), flags: u32_at(b, 8), unused: u32_at(b, 12), name: Name::read(b, 16) })
+        Ok(RindexEntry {
+            res_offset: u64_at(b, 0),
+            flags: u32_at(b, 8),
+            unused: u32_at(b, 12),
+            name: Name::read(b, 16),
+        })
     }
 
     /// Writes the 64 bytes at the start of `out`.
@@ -233,7 +251,12 @@ pub fn entry_lease_offset(geometry: Geometry, rx_offset: u64, index: u64) -> u64
 
 /// The entry index whose lease lives at `res_offset`, if `res_offset` is
 /// an aligned lease offset of this rindex within `searchable` entries.
-pub fn entry_index_for_lease(geometry: Geometry, rx_offset: u64, res_offset: u64, searchable: u64) -> Option<u64> {
+pub fn entry_index_for_lease(
+    geometry: Geometry,
+    rx_offset: u64,
+    res_offset: u64,
+    searchable: u64,
+) -> Option<u64> {
     let first = rx_offset.checked_add(2 * geometry.align_bytes())?;
     let rel = res_offset.checked_sub(first)?;
     if rel % geometry.align_bytes() != 0 {
@@ -254,12 +277,24 @@ mod tests {
         let h = RindexHeader::new(g, Name::new("RXLS").unwrap(), 1_048_576, 0);
         let mut b = [0u8; 80];
         h.encode(&mut b).unwrap();
-        assert_eq!(&b[..24], &[
-            0x18, 0x20, 0x04, 0x01, 0x02, 0x00, 0x01, 0x00, 1, 0, 0, 0, 0, 2, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0
-        ]);
+        assert_eq!(
+            &b[..24],
+            &[
+                0x18, 0x20, 0x04, 0x01, 0x02, 0x00, 0x01, 0x00, 1, 0, 0, 0, 0, 2, 0, 0, 0, 0x10, 0,
+                0, 0, 0, 0, 0
+            ]
+        );
         assert_eq!(h.verify(&Name::new("RXLS").unwrap(), 1_048_576), Ok(g));
-        assert_eq!(h.verify(&Name::new("RXLS").unwrap(), 0).unwrap_err().code(), -277);
-        assert_eq!(h.verify(&Name::new("X").unwrap(), 1_048_576).unwrap_err().code(), -276);
+        assert_eq!(
+            h.verify(&Name::new("RXLS").unwrap(), 0).unwrap_err().code(),
+            -277
+        );
+        assert_eq!(
+            h.verify(&Name::new("X").unwrap(), 1_048_576)
+                .unwrap_err()
+                .code(),
+            -276
+        );
     }
 
     #[test]
@@ -269,7 +304,10 @@ mod tests {
         assert_eq!(1_048_576 + entry_offset(g, 0), 0x100200);
         assert_eq!(1_048_576 + entry_offset(g, 1), 0x100240);
         assert_eq!(entry_lease_offset(g, 1_048_576, 0), 3_145_728);
-        assert_eq!(entry_index_for_lease(g, 1_048_576, 4_194_304, 4096), Some(1));
+        assert_eq!(
+            entry_index_for_lease(g, 1_048_576, 4_194_304, 4096),
+            Some(1)
+        );
         assert_eq!(entry_index_for_lease(g, 1_048_576, 2_097_152, 4096), None);
         assert_eq!(entry_index_for_lease(g, 1_048_576, 3_145_729, 4096), None);
     }

@@ -1,1 +1,526 @@
-pub fn x(){}
+//! Aligned O_DIRECT I/O on lease storage, with a deadline on every I/O.
+//!
+//! A lease manager must never let one stuck disk stall it past a deadline:
+//! a blocking `pread` on a dead path cannot be cancelled. So every I/O here
+//! runs on a helper thread that owns its aligned buffer and its file handle
+//! until the kernel is done with them; the caller waits only until the
+//! deadline and then gets [`IoError::Timeout`]. A disk with too many I/Os
+//! still stuck in the kernel refuses new ones ([`IoError::TooManyStuck`]),
+//! so a dead path cannot pile up threads.
+//!
+//! Files are opened `O_DIRECT | O_SYNC`, as sanlock opens them, so that
+//! what a read returns is what shared storage holds, not a page cache copy.
+//!
+//! ```no_run
+//! use paxlock_io::{Disk, Access};
+//! use std::time::Duration;
+//!
+//! let disk = Disk::open("/var/lib/leases/ids".as_ref(), Access::ReadOnly).unwrap();
+//! let sector = disk.read_at(0, 4096, Duration::from_secs(10)).unwrap();
+//! assert_eq!(sector.len(), 4096);
+//! ```
+
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom};
+use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+mod buf;
+pub use buf::AlignedBuf;
+
+/// Alignment of every buffer handed to the kernel: one page, which covers
+/// both 512- and 4096-byte logical sectors.
+pub const BUF_ALIGN: usize = 4096;
+
+/// I/Os that may be stuck in the kernel on one disk before it refuses more.
+pub const STUCK_IOS_MAX: usize = 8;
+
+/// Errors of disk I/O, each naming the disk.
+#[derive(Debug, thiserror::Error)]
+pub enum IoError {
+    /// The path does not exist.
+    #[error("{path}: no such file or device; create it first (e.g. truncate -s 1M {path}) or fix the path")]
+    NotFound {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The path is neither a regular file nor a block device.
+    #[error("{path}: not a regular file or block device")]
+    NotADisk {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The filesystem refused O_DIRECT.
+    #[error("{path}: the filesystem does not support O_DIRECT (tmpfs?); leases need storage that supports direct I/O")]
+    NoDirectIo {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The kernel refused an I/O as misaligned.
+    #[error(
+        "{path}: {op} of {len} bytes at offset {offset} was refused as misaligned (EINVAL); \
+         offsets and sizes must be multiples of the storage's sector size ({sector_size_bytes} bytes here)"
+    )]
+    Misaligned {
+        /// The path.
+        path: PathBuf,
+        /// read or write.
+        op: &'static str,
+        /// The offset.
+        offset: u64,
+        /// The length.
+        len: usize,
+        /// The device's logical sector size.
+        sector_size_bytes: u32,
+    },
+    /// The I/O would go past the end of the file or device.
+    #[error(
+        "{path}: {op} of {len} bytes at offset {offset} goes past the end ({size_bytes} bytes); \
+         grow the file or use a smaller offset"
+    )]
+    PastEnd {
+        /// The path.
+        path: PathBuf,
+        /// read or write.
+        op: &'static str,
+        /// The offset.
+        offset: u64,
+        /// The length.
+        len: usize,
+        /// Size of the file or device.
+        size_bytes: u64,
+    },
+    /// The I/O did not complete before its deadline. It may still complete
+    /// later; its buffer stays alive until it does.
+    #[error("{path}: {op} of {len} bytes at offset {offset} timed out after {timeout:?}")]
+    Timeout {
+        /// The path.
+        path: PathBuf,
+        /// read or write.
+        op: &'static str,
+        /// The offset.
+        offset: u64,
+        /// The length.
+        len: usize,
+        /// The deadline used.
+        timeout: Duration,
+    },
+    /// Too many earlier I/Os on this disk are still stuck.
+    #[error("{path}: {stuck} earlier I/Os have not completed; the storage is not responding")]
+    TooManyStuck {
+        /// The path.
+        path: PathBuf,
+        /// How many are stuck.
+        stuck: usize,
+    },
+    /// A short read or write.
+    #[error("{path}: {op} at offset {offset} transferred {done} of {len} bytes")]
+    Short {
+        /// The path.
+        path: PathBuf,
+        /// read or write.
+        op: &'static str,
+        /// The offset.
+        offset: u64,
+        /// Bytes transferred.
+        done: usize,
+        /// Bytes asked.
+        len: usize,
+    },
+    /// Any other OS error.
+    #[error("{path}: {op}: {source}")]
+    Os {
+        /// The path.
+        path: PathBuf,
+        /// What was being done.
+        op: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+impl IoError {
+    /// A negative errno-style number in sanlock's manner, for the "done"
+    /// lines of the CLI (`-ENODEV`, `-EINVAL`, `SANLK_AIO_TIMEOUT`, `-EIO`).
+    pub fn code(&self) -> i32 {
+        match self {
+            IoError::NotFound { .. } | IoError::NotADisk { .. } => -19,
+            IoError::NoDirectIo { .. } | IoError::Misaligned { .. } => -22,
+            IoError::Timeout { .. } | IoError::TooManyStuck { .. } => -202,
+            IoError::PastEnd { .. } | IoError::Short { .. } => -5,
+            IoError::Os { source, .. } => source.raw_os_error().map_or(-5, |e| -e),
+        }
+    }
+}
+
+/// How to open a disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read only.
+    ReadOnly,
+    /// Read and write (writes are O_SYNC).
+    ReadWrite,
+}
+
+/// What kind of storage a path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskKind {
+    /// A regular file (on NFS, a local filesystem, ...).
+    File,
+    /// A block device.
+    Block,
+}
+
+/// An open lease disk.
+#[derive(Debug)]
+pub struct Disk {
+    file: Arc<File>,
+    path: PathBuf,
+    kind: DiskKind,
+    logical_sector_size_bytes: u32,
+    size_bytes: u64,
+    stuck: Arc<AtomicUsize>,
+}
+
+impl Disk {
+    /// Opens `path` with O_DIRECT (and O_SYNC for writing), finds out what
+    /// it is, its logical sector size (512 for regular files, as sanlock
+    /// assumes; the kernel's for block devices) and its size.
+    pub fn open(path: &Path, access: Access) -> Result<Disk, IoError> {
+        let os = |op, source| IoError::Os {
+            path: path.to_path_buf(),
+            op,
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => IoError::NotFound {
+                path: path.to_path_buf(),
+            },
+            _ => os("stat", e),
+        })?;
+        let ft = meta.file_type();
+        let kind = if ft.is_file() {
+            DiskKind::File
+        } else if ft.is_block_device() {
+            DiskKind::Block
+        } else {
+            return Err(IoError::NotADisk {
+                path: path.to_path_buf(),
+            });
+        };
+        let mut opts = OpenOptions::new();
+        opts.read(true);
+        let mut flags = rustix::fs::OFlags::DIRECT.bits();
+        if access == Access::ReadWrite {
+            opts.write(true);
+            flags |= rustix::fs::OFlags::SYNC.bits();
+        }
+        opts.custom_flags(flags as i32);
+        let mut file = opts.open(path).map_err(|e| match e.raw_os_error() {
+            Some(22) => IoError::NoDirectIo {
+                path: path.to_path_buf(),
+            },
+            _ if e.kind() == std::io::ErrorKind::NotFound => IoError::NotFound {
+                path: path.to_path_buf(),
+            },
+            _ => os("open", e),
+        })?;
+        let (logical_sector_size_bytes, size_bytes) = match kind {
+            DiskKind::File => (512, meta.len()),
+            DiskKind::Block => {
+                let ss =
+                    rustix::fs::ioctl_blksszget(&file).map_err(|e| os("BLKSSZGET", e.into()))?;
+                let size = file.seek(SeekFrom::End(0)).map_err(|e| os("seek", e))?;
+                (ss, size)
+            }
+        };
+        Ok(Disk {
+            file: Arc::new(file),
+            path: path.to_path_buf(),
+            kind,
+            logical_sector_size_bytes,
+            size_bytes,
+            stuck: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// The path it was opened with.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// File or block device.
+    pub fn kind(&self) -> DiskKind {
+        self.kind
+    }
+
+    /// The logical sector size: 512 for regular files, the kernel's for
+    /// block devices.
+    pub fn logical_sector_size_bytes(&self) -> u32 {
+        self.logical_sector_size_bytes
+    }
+
+    /// Size of the file or device in bytes, as of open.
+    pub fn size_bytes(&self) -> u64 {
+        self.size_bytes
+    }
+
+    fn check_range(&self, op: &'static str, offset: u64, len: usize) -> Result<(), IoError> {
+        let end = offset.checked_add(len as u64);
+        if end.is_none_or(|end| end > self.size_bytes) {
+            return Err(IoError::PastEnd {
+                path: self.path.clone(),
+                op,
+                offset,
+                len,
+                size_bytes: self.size_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    fn misaligned(&self, op: &'static str, offset: u64, len: usize) -> IoError {
+        IoError::Misaligned {
+            path: self.path.clone(),
+            op,
+            offset,
+            len,
+            sector_size_bytes: self.logical_sector_size_bytes,
+        }
+    }
+
+    /// Runs `f` on a helper thread and waits at most `timeout` for it.
+    fn run<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        offset: u64,
+        len: usize,
+        timeout: Duration,
+        f: impl FnOnce(&File) -> T + Send + 'static,
+    ) -> Result<T, IoError> {
+        let stuck = self.stuck.load(Ordering::Acquire);
+        if stuck >= STUCK_IOS_MAX {
+            return Err(IoError::TooManyStuck {
+                path: self.path.clone(),
+                stuck,
+            });
+        }
+        let (tx, rx) = mpsc::sync_channel(1);
+        let file = Arc::clone(&self.file);
+        let counter = Arc::clone(&self.stuck);
+        counter.fetch_add(1, Ordering::AcqRel);
+        let spawned = std::thread::Builder::new()
+            .name(format!("paxlock-io-{op}"))
+            .spawn(move || {
+                let r = f(&file);
+                counter.fetch_sub(1, Ordering::AcqRel);
+                // The receiver is gone after a timeout: the result is dropped.
+                let _ = tx.send(r);
+            });
+        if let Err(e) = spawned {
+            self.stuck.fetch_sub(1, Ordering::AcqRel);
+            return Err(IoError::Os {
+                path: self.path.clone(),
+                op: "spawn I/O thread",
+                source: e,
+            });
+        }
+        rx.recv_timeout(timeout).map_err(|_| IoError::Timeout {
+            path: self.path.clone(),
+            op,
+            offset,
+            len,
+            timeout,
+        })
+    }
+
+    /// Reads `len` bytes at `offset` into a new aligned buffer.
+    pub fn read_at(
+        &self,
+        offset: u64,
+        len: usize,
+        timeout: Duration,
+    ) -> Result<AlignedBuf, IoError> {
+        self.check_range("read", offset, len)?;
+        let r = self.run("read", offset, len, timeout, move |file| {
+            let mut buf = AlignedBuf::zeroed(len);
+            let mut done = 0;
+            while done < len {
+                match file.read_at(&mut buf.as_mut_slice()[done..], offset + done as u64) {
+                    Ok(0) => break,
+                    Ok(n) => done += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok((buf, done))
+        })?;
+        match r {
+            Ok((buf, done)) if done == len => Ok(buf),
+            Ok((_, done)) => Err(IoError::Short {
+                path: self.path.clone(),
+                op: "read",
+                offset,
+                done,
+                len,
+            }),
+            Err(e) if e.raw_os_error() == Some(22) => Err(self.misaligned("read", offset, len)),
+            Err(e) => Err(IoError::Os {
+                path: self.path.clone(),
+                op: "read",
+                source: e,
+            }),
+        }
+    }
+
+    /// Writes `data` at `offset` (O_SYNC: durable when this returns Ok).
+    pub fn write_at(&self, offset: u64, data: &[u8], timeout: Duration) -> Result<(), IoError> {
+        let len = data.len();
+        self.check_range("write", offset, len)?;
+        let buf = AlignedBuf::from_slice(data);
+        let r = self.run("write", offset, len, timeout, move |file| {
+            let mut done = 0;
+            while done < len {
+                match file.write_at(&buf.as_slice()[done..], offset + done as u64) {
+                    Ok(0) => break,
+                    Ok(n) => done += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(done)
+        })?;
+        match r {
+            Ok(done) if done == len => Ok(()),
+            Ok(done) => Err(IoError::Short {
+                path: self.path.clone(),
+                op: "write",
+                offset,
+                done,
+                len,
+            }),
+            Err(e) if e.raw_os_error() == Some(22) => Err(self.misaligned("write", offset, len)),
+            Err(e) => Err(IoError::Os {
+                path: self.path.clone(),
+                op: "write",
+                source: e,
+            }),
+        }
+    }
+}
+
+/// Whole seconds of CLOCK_MONOTONIC, as sanlock's `monotime()` writes into
+/// timestamps. Never 0 on a running system (0 means "free" on disk), so it
+/// is clamped to at least 1.
+pub fn monotime_secs() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    u64::try_from(t.tv_sec).unwrap_or(0).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(len: u64) -> (tempfile::TempDir, PathBuf) {
+        // Under the target dir, not /tmp: /tmp may be tmpfs, which has no O_DIRECT.
+        let dir = tempfile::Builder::new()
+            .tempdir_in(env!("CARGO_MANIFEST_DIR"))
+            .unwrap();
+        let p = dir.path().join("disk");
+        let f = File::create(&p).unwrap();
+        f.set_len(len).unwrap();
+        (dir, p)
+    }
+
+    #[test]
+    fn write_then_read_back() {
+        let (_d, p) = scratch(1 << 20);
+        let disk = Disk::open(&p, Access::ReadWrite).unwrap();
+        assert_eq!(disk.kind(), DiskKind::File);
+        assert_eq!(disk.logical_sector_size_bytes(), 512);
+        let data: Vec<u8> = (0..4096).map(|i| i as u8).collect();
+        disk.write_at(8192, &data, Duration::from_secs(5)).unwrap();
+        let back = disk.read_at(8192, 4096, Duration::from_secs(5)).unwrap();
+        assert_eq!(back.as_slice(), &data[..]);
+    }
+
+    #[test]
+    fn misaligned_offset_is_named() {
+        let (_d, p) = scratch(1 << 20);
+        let disk = Disk::open(&p, Access::ReadWrite).unwrap();
+        let e = disk
+            .write_at(1000, &[0u8; 512], Duration::from_secs(5))
+            .unwrap_err();
+        assert!(matches!(e, IoError::Misaligned { offset: 1000, .. }), "{e}");
+        assert_eq!(e.code(), -22);
+    }
+
+    #[test]
+    fn past_end_is_refused_before_any_io() {
+        let (_d, p) = scratch(4096);
+        let disk = Disk::open(&p, Access::ReadWrite).unwrap();
+        let e = disk
+            .write_at(4096, &[1u8; 512], Duration::from_secs(5))
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                IoError::PastEnd {
+                    size_bytes: 4096,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 4096);
+    }
+
+    #[test]
+    fn missing_path_says_so() {
+        let e = Disk::open(Path::new("/nonexistent/paxlock/disk"), Access::ReadOnly).unwrap_err();
+        assert!(e.to_string().contains("no such file"), "{e}");
+        assert_eq!(e.code(), -19);
+    }
+
+    #[test]
+    fn a_stuck_io_times_out_and_its_thread_finishes_later() {
+        let (_d, p) = scratch(4096);
+        let disk = Disk::open(&p, Access::ReadOnly).unwrap();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let e = disk
+            .run("read", 0, 512, Duration::from_millis(50), move |_f| {
+                let _ = release_rx.recv();
+            })
+            .unwrap_err();
+        assert!(matches!(e, IoError::Timeout { .. }));
+        assert_eq!(disk.stuck.load(Ordering::Acquire), 1);
+        release_tx.send(()).unwrap();
+        for _ in 0..500 {
+            if disk.stuck.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("the stuck I/O thread never finished");
+    }
+
+    #[test]
+    fn too_many_stuck_ios_refuse_new_ones() {
+        let (_d, p) = scratch(4096);
+        let disk = Disk::open(&p, Access::ReadOnly).unwrap();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let release_rx = Arc::new(std::sync::Mutex::new(release_rx));
+        for _ in 0..STUCK_IOS_MAX {
+            let rx = Arc::clone(&release_rx);
+            let _ = disk.run("read", 0, 512, Duration::from_millis(1), move |_f| {
+                let _ = rx.lock().map(|r| r.recv());
+            });
+        }
+        let e = disk.read_at(0, 512, Duration::from_secs(1)).unwrap_err();
+        assert!(matches!(e, IoError::TooManyStuck { .. }), "{e}");
+        drop(release_tx);
+    }
+}

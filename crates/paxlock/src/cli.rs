@@ -1,0 +1,318 @@
+//! Command-line definition. One definition drives parsing and `--help`.
+//!
+//! The syntax is sanlock's: `paxlock direct init -s LOCKSPACE`, options are
+//! single letters followed by a separate value, and lease strings use
+//! sanlock's colon-separated forms.
+
+use clap::{Args, Parser, Subcommand};
+use paxlock_format::leasestr::{LockspaceArg, RentryArg, ResourceArg, RindexArg};
+use paxlock_format::{AlignSize, SectorSize};
+
+use crate::direct::{self, GeometryOpts, Outcome, Target};
+
+const LEASE_STRINGS: &str = "\
+Lease strings (as sanlock's; a backslash escapes a ':' inside a path; an
+OFFSET is in bytes, or a whole number of MiB written like 8M):
+  LOCKSPACE = NAME:HOST_ID:PATH:OFFSET
+  RESOURCE  = LOCKSPACE_NAME:RESOURCE_NAME:PATH:OFFSET[:LVER|:SH]
+  RINDEX    = LOCKSPACE_NAME:PATH:OFFSET
+Names are at most 48 bytes, paths at most 1023 bytes.
+
+Geometries (-Z sector size / -A align size, and the host_ids they hold):
+  512/1M: 2000   4096/1M: 250   4096/2M: 500   4096/4M: 1000   4096/8M: 2000
+Without -Z and -A, a regular file gets 512/1M and a block device with
+4096-byte sectors gets 4096/8M, as with sanlock.
+
+Exit status: 0 on success, 1 when the command failed (the 'done' line gives
+sanlock's result number), 2 for a usage error.";
+
+/// paxlock: a shared-storage lease manager compatible with sanlock.
+///
+/// Hosts coordinate only through reads and writes on shared storage: delta
+/// leases give each host a host_id, Disk Paxos leases give exclusive or
+/// shared ownership of resources such as VM disks. paxlock reads and writes
+/// sanlock's on-disk format byte for byte.
+#[derive(Debug, Parser)]
+#[command(name = "paxlock", version, after_help = LEASE_STRINGS)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read and write lease areas on storage directly, without a daemon
+    /// (as `sanlock direct`). Nothing coordinates with running hosts: use
+    /// these to set up and inspect storage, not to take leases.
+    #[command(subcommand, after_help = LEASE_STRINGS)]
+    Direct(DirectCommand),
+}
+
+/// `paxlock direct` actions.
+#[derive(Debug, Subcommand)]
+pub enum DirectCommand {
+    /// Initialise a lockspace (-s) or a resource lease (-r) area.
+    ///
+    /// Writes one whole area (the align size, 1 MiB by default) at OFFSET,
+    /// byte for byte as `sanlock direct init` does. A lockspace gets a free
+    /// delta-lease slot for every host_id (HOST_ID in the string is
+    /// ignored); a resource gets a free paxos leader, a request record and
+    /// zeroed dblocks. A lockspace is committed by a second write of its
+    /// first sector, so an interrupted init never leaves a valid-looking
+    /// half-written lockspace.
+    ///
+    /// Before writing, paxlock checks the lease string, the geometry, that
+    /// OFFSET is a multiple of the align size, and that the file or device
+    /// is large enough; on any problem it writes nothing.
+    ///
+    /// Prints `init done 0` on success, or `init done RV` with sanlock's
+    /// negative result number and an explanation on stderr.
+    #[command(after_help = LEASE_STRINGS)]
+    Init(InitArgs),
+
+    /// Print the leases found on a file or device, as `sanlock direct dump`.
+    ///
+    /// TARGET is PATH[:OFFSET[:SIZE]] (OFFSET and SIZE in bytes or with an M
+    /// suffix). The geometry comes from -Z/-A, or from the first leader found
+    /// at OFFSET or at a following MiB. Without SIZE the dump stops at the
+    /// first area that holds no lockspace, resource lease or resource index.
+    ///
+    /// Lockspaces print one line per host_id ever acquired (with -f 1, the
+    /// host_ids set in its bitmap follow). Resource leases print the leader
+    /// (with -f 1, lver/requested lver/force mode), one `SH` line per shared
+    /// holder, and with -f 2 every used dblock. Records whose checksum is
+    /// wrong are reported on stderr.
+    #[command(after_help = LEASE_STRINGS)]
+    Dump(DumpArgs),
+
+    /// Print one leader record, as `sanlock direct read_leader`.
+    ///
+    /// With -s, the delta lease slot of HOST_ID in the lockspace; with -r,
+    /// the resource lease's paxos leader. The record is checked as sanlock
+    /// checks it (magic, version, names, checksum); the first line is
+    /// `read_leader done RV` with 0 or sanlock's error number, and the
+    /// record is printed either way.
+    #[command(name = "read_leader", after_help = LEASE_STRINGS)]
+    ReadLeader(ReadLeaderArgs),
+
+    /// Format a resource index (-x) and its internal `rindex_lease`.
+    ///
+    /// Writes the rindex header area at OFFSET and a paxos lease named
+    /// `rindex_lease` in the next area, as `sanlock direct format`. Resource
+    /// leases indexed by it live from OFFSET + 2 areas on.
+    #[command(after_help = LEASE_STRINGS)]
+    Format(FormatArgs),
+
+    /// Look up an entry of a resource index, as `sanlock direct lookup`.
+    ///
+    /// Without -e, prints the lease offset of the first free entry. With
+    /// -e NAME, the offset of NAME's lease; with -e :OFFSET, the name at that
+    /// offset; with -e NAME:OFFSET, checks that they match.
+    #[command(after_help = LEASE_STRINGS)]
+    Lookup(LookupArgs),
+
+    /// Add (or with -z 1 remove) one resource index entry, as
+    /// `sanlock direct update`. Only the entry's sector is rewritten; the
+    /// lease itself is not touched.
+    #[command(after_help = LEASE_STRINGS)]
+    Update(UpdateArgs),
+}
+
+fn parse_sector_size(s: &str) -> Result<SectorSize, String> {
+    s.parse::<u64>()
+        .ok()
+        .and_then(SectorSize::from_bytes)
+        .ok_or_else(|| format!("sector size must be 512 or 4096, not {s:?}"))
+}
+
+fn parse_align_size(s: &str) -> Result<AlignSize, String> {
+    AlignSize::from_arg(s).ok_or_else(|| format!("align size must be 1M, 2M, 4M or 8M, not {s:?}"))
+}
+
+/// Options most `direct` actions share.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Lease sector size in bytes: 512 or 4096 (give with -A).
+    #[arg(short = 'Z', value_name = "512|4096", value_parser = parse_sector_size)]
+    pub sector_size: Option<SectorSize>,
+    /// Lease align (area) size: 1M, 2M, 4M or 8M (give with -Z).
+    #[arg(short = 'A', value_name = "1M|2M|4M|8M", value_parser = parse_align_size)]
+    pub align_size: Option<AlignSize>,
+    /// I/O timeout in seconds (1-255). For `init -s` it is also written
+    /// into the lockspace, where it sets every host's lease timeouts.
+    #[arg(short = 'o', value_name = "SECONDS", default_value_t = direct::IO_TIMEOUT_DEFAULT_SECS)]
+    pub io_timeout: u32,
+    /// Accepted for sanlock compatibility (asynchronous I/O); no effect.
+    #[arg(short = 'a', value_name = "0|1", hide = true)]
+    pub aio: Option<u8>,
+    /// Accepted for sanlock compatibility (debug output); no effect.
+    #[arg(short = 'D', hide = true)]
+    pub debug: bool,
+}
+
+impl CommonArgs {
+    fn geometry(&self) -> GeometryOpts {
+        GeometryOpts {
+            sector_size: self.sector_size,
+            align_size: self.align_size,
+        }
+    }
+}
+
+/// `-s LOCKSPACE` or `-r RESOURCE`, exactly one.
+#[derive(Debug, Clone, Args)]
+#[group(required = true, multiple = false)]
+pub struct LeaseTarget {
+    /// The lockspace: NAME:HOST_ID:PATH:OFFSET.
+    #[arg(short = 's', value_name = "LOCKSPACE", value_parser = LockspaceArg::parse)]
+    pub lockspace: Option<LockspaceArg>,
+    /// The resource lease: LOCKSPACE_NAME:RESOURCE_NAME:PATH:OFFSET.
+    #[arg(short = 'r', value_name = "RESOURCE", value_parser = ResourceArg::parse)]
+    pub resource: Option<ResourceArg>,
+}
+
+impl LeaseTarget {
+    fn target(&self) -> Target {
+        match (&self.lockspace, &self.resource) {
+            (Some(ls), _) => Target::Lockspace(ls.clone()),
+            (None, Some(r)) => Target::Resource(r.clone()),
+            // clap's group makes one of them required
+            (None, None) => unreachable!("clap requires -s or -r"),
+        }
+    }
+}
+
+/// Arguments of `direct init`.
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub lease: LeaseTarget,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: CommonArgs,
+    /// With -r: 1 writes a cleared lease (magic 0x11282016) that every
+    /// host refuses until it is initialised again.
+    #[arg(short = 'z', value_name = "0|1", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub clear: u8,
+    /// With -r: how many host dblocks readers scan (default: all).
+    #[arg(
+        short = 'n',
+        value_name = "NUM_HOSTS",
+        default_value_t = 0,
+        hide = true
+    )]
+    pub num_hosts: u64,
+}
+
+/// Arguments of `direct dump`.
+#[derive(Debug, Clone, Args)]
+pub struct DumpArgs {
+    /// PATH[:OFFSET[:SIZE]].
+    #[arg(value_name = "TARGET")]
+    pub target: String,
+    /// Detail: 1 adds bitmaps and request records, 2 adds dblocks.
+    #[arg(short = 'f', value_name = "0|1|2", default_value_t = 0)]
+    pub force_mode: u32,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: CommonArgs,
+    /// Print JSON for scripts instead of sanlock's table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `direct read_leader`.
+#[derive(Debug, Clone, Args)]
+pub struct ReadLeaderArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub lease: LeaseTarget,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: CommonArgs,
+    /// Print JSON for scripts instead of sanlock's lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `direct format`.
+#[derive(Debug, Clone, Args)]
+pub struct FormatArgs {
+    /// The resource index: LOCKSPACE_NAME:PATH:OFFSET.
+    #[arg(short = 'x', value_name = "RINDEX", value_parser = RindexArg::parse)]
+    pub rindex: RindexArg,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: CommonArgs,
+}
+
+/// Arguments of `direct lookup`.
+#[derive(Debug, Clone, Args)]
+pub struct LookupArgs {
+    /// The resource index: LOCKSPACE_NAME:PATH:OFFSET.
+    #[arg(short = 'x', value_name = "RINDEX", value_parser = RindexArg::parse)]
+    pub rindex: RindexArg,
+    /// The entry: NAME, :OFFSET or NAME:OFFSET.
+    #[arg(short = 'e', value_name = "NAME[:OFFSET]", value_parser = RentryArg::parse)]
+    pub entry: Option<RentryArg>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: CommonArgs,
+}
+
+/// Arguments of `direct update`.
+#[derive(Debug, Clone, Args)]
+pub struct UpdateArgs {
+    /// The resource index: LOCKSPACE_NAME:PATH:OFFSET.
+    #[arg(short = 'x', value_name = "RINDEX", value_parser = RindexArg::parse)]
+    pub rindex: RindexArg,
+    /// The entry: NAME:OFFSET (or :OFFSET with -z 1).
+    #[arg(short = 'e', value_name = "NAME:OFFSET", value_parser = RentryArg::parse)]
+    pub entry: RentryArg,
+    /// 1 removes the entry at OFFSET instead of adding one.
+    #[arg(short = 'z', value_name = "0|1", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub remove: u8,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: CommonArgs,
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: &Cli) -> Outcome {
+    match &cli.command {
+        Command::Direct(d) => match d {
+            DirectCommand::Init(a) => direct::init(
+                &a.lease.target(),
+                a.common.geometry(),
+                a.common.io_timeout,
+                a.clear == 1,
+                a.num_hosts,
+            ),
+            DirectCommand::Dump(a) => direct::dump(
+                &a.target,
+                a.force_mode,
+                a.common.geometry(),
+                a.common.io_timeout,
+                a.json,
+            ),
+            DirectCommand::ReadLeader(a) => direct::read_leader(
+                &a.lease.target(),
+                a.common.geometry(),
+                a.common.io_timeout,
+                a.json,
+            ),
+            DirectCommand::Format(a) => {
+                direct::format(&a.rindex, a.common.geometry(), a.common.io_timeout)
+            }
+            DirectCommand::Lookup(a) => {
+                direct::lookup(&a.rindex, a.entry.as_ref(), a.common.io_timeout)
+            }
+            DirectCommand::Update(a) => {
+                direct::update(&a.rindex, &a.entry, a.remove == 1, a.common.io_timeout)
+            }
+        },
+    }
+}
