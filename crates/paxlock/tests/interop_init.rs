@@ -28,7 +28,12 @@ fn align_of(g: Option<(&str, &str)>) -> u64 {
 /// same pattern, at offset one align size in, and compares every byte.
 /// `mask` gives a byte range (relative to the area) to ignore: the clear
 /// flag writes the current monotonic time there.
-fn compare(lease: &str, extra: &[&str], g: Option<(&str, &str)>, mask: Option<std::ops::Range<usize>>) {
+fn compare(
+    lease: &str,
+    extra: &[&str],
+    g: Option<(&str, &str)>,
+    mask: Option<std::ops::Range<usize>>,
+) {
     let dir = scratch();
     let align = align_of(g);
     let len = 3 * align;
@@ -36,10 +41,23 @@ fn compare(lease: &str, extra: &[&str], g: Option<(&str, &str)>, mask: Option<st
     let b = file(dir.path(), "paxlock.img", len, 0x5a);
     let args = |p: &std::path::Path| -> Vec<String> {
         let mut v = vec!["direct".to_string(), "init".to_string()];
-        v.push(if lease == "s" { "-s".into() } else { "-r".into() });
-        v.push(if lease == "s" { format!("LS:0:{}:{align}", s(p)) } else { format!("LS:RES1:{}:{align}", s(p)) });
+        v.push(if lease == "s" {
+            "-s".into()
+        } else {
+            "-r".into()
+        });
+        v.push(if lease == "s" {
+            format!("LS:0:{}:{align}", s(p))
+        } else {
+            format!("LS:RES1:{}:{align}", s(p))
+        });
         if let Some((z, al)) = g {
-            v.extend(["-Z".to_string(), z.to_string(), "-A".to_string(), al.to_string()]);
+            v.extend([
+                "-Z".to_string(),
+                z.to_string(),
+                "-A".to_string(),
+                al.to_string(),
+            ]);
         }
         v.extend(extra.iter().map(|x| x.to_string()));
         v
@@ -48,20 +66,38 @@ fn compare(lease: &str, extra: &[&str], g: Option<(&str, &str)>, mask: Option<st
     let pa = args(&b);
     let sr = sanlock(&sa.iter().map(String::as_str).collect::<Vec<_>>());
     let pr = paxlock(&pa.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(sr.stdout_str(), "init done 0\n", "sanlock {sa:?}: {}", sr.stderr);
-    assert_eq!(pr.stdout_str(), sr.stdout_str(), "paxlock {pa:?}: {}", pr.stderr);
+    assert_eq!(
+        sr.stdout_str(),
+        "init done 0\n",
+        "sanlock {sa:?}: {}",
+        sr.stderr
+    );
+    assert_eq!(
+        pr.stdout_str(),
+        sr.stdout_str(),
+        "paxlock {pa:?}: {}",
+        pr.stderr
+    );
     assert_eq!(pr.code, 0);
     let mut x = std::fs::read(&a).unwrap();
     let mut y = std::fs::read(&b).unwrap();
     if let Some(m) = mask {
         let base = align as usize;
         let ours = &y[base + m.start..base + m.end];
-        assert!(ours.iter().any(|&b| b != 0), "masked bytes should hold a timestamp");
+        assert!(
+            ours.iter().any(|&b| b != 0),
+            "masked bytes should hold a timestamp"
+        );
         x[base + m.start..base + m.end].fill(0);
         y[base + m.start..base + m.end].fill(0);
     }
     if let Some(i) = x.iter().zip(&y).position(|(p, q)| p != q) {
-        panic!("{pa:?}: first differing byte at {i} (area + {}): sanlock {:#04x}, paxlock {:#04x}", i as i64 - align as i64, x[i], y[i]);
+        panic!(
+            "{pa:?}: first differing byte at {i} (area + {}): sanlock {:#04x}, paxlock {:#04x}",
+            i as i64 - align as i64,
+            x[i],
+            y[i]
+        );
     }
 }
 
@@ -105,23 +141,43 @@ fn init_on_a_4k_sector_loop_device_is_byte_identical() {
     let cases: [(&str, String, &[&str]); 4] = [
         ("-s", "L4:0:{}:0".into(), &[]),
         ("-r", "L4:R4:{}:8388608".into(), &[]),
-        ("-r", "L4:R5:{}:16777216".into(), &["-Z", "4096", "-A", "1M"]),
-        ("-s", "L5:0:{}:20971520".into(), &["-Z", "4096", "-A", "2M", "-o", "5"]),
+        (
+            "-r",
+            "L4:R5:{}:16777216".into(),
+            &["-Z", "4096", "-A", "1M"],
+        ),
+        (
+            "-s",
+            "L5:0:{}:20971520".into(),
+            &["-Z", "4096", "-A", "2M", "-o", "5"],
+        ),
     ];
     for (flag, lease, extra) in &cases {
         for (dev, tool) in [(&da.dev, "sanlock"), (&db.dev, "paxlock")] {
             let l = lease.replace("{}", &s(dev));
             let mut args = vec!["direct", "init", flag, &l];
             args.extend_from_slice(extra);
-            let r = if tool == "sanlock" { sanlock(&args) } else { paxlock(&args) };
-            assert_eq!(r.stdout_str(), "init done 0\n", "{tool} {args:?}: {}", r.stderr);
+            let r = if tool == "sanlock" {
+                sanlock(&args)
+            } else {
+                paxlock(&args)
+            };
+            assert_eq!(
+                r.stdout_str(),
+                "init done 0\n",
+                "{tool} {args:?}: {}",
+                r.stderr
+            );
         }
     }
     let x = read_direct(&da.dev, 0, (32 * MIB) as usize);
     let y = read_direct(&db.dev, 0, (32 * MIB) as usize);
     assert!(x.iter().any(|&b| b != 0));
     if let Some(i) = x.iter().zip(&y).position(|(p, q)| p != q) {
-        panic!("first differing byte at {i}: sanlock {:#04x}, paxlock {:#04x}", x[i], y[i]);
+        panic!(
+            "first differing byte at {i}: sanlock {:#04x}, paxlock {:#04x}",
+            x[i], y[i]
+        );
     }
     // The default geometry really was 4096/8M: flags 0x80, sector_size 4096.
     assert_eq!(&x[8..16], &[0x80, 0, 0, 0, 0, 0x10, 0, 0]);
@@ -137,6 +193,15 @@ fn init_refuses_512_byte_leases_on_a_4k_device() {
     let lease = format!("L:0:{}:0", s(&d.dev));
     let r = paxlock(&["direct", "init", "-s", &lease, "-Z", "512", "-A", "1M"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("4096-byte logical sectors") && r.stderr.contains("-Z 4096"), "{}", r.stderr);
-    assert!(read_direct(&d.dev, 0, MIB as usize).iter().all(|&b| b == 0xee), "nothing may be written");
+    assert!(
+        r.stderr.contains("4096-byte logical sectors") && r.stderr.contains("-Z 4096"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        read_direct(&d.dev, 0, MIB as usize)
+            .iter()
+            .all(|&b| b == 0xee),
+        "nothing may be written"
+    );
 }

@@ -20,7 +20,9 @@ impl Run {
 }
 
 fn run(mut cmd: Command) -> Run {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     Run {
         stdout: out.stdout,
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -61,14 +63,21 @@ pub fn assert_same(args: &[&str]) -> Run {
         p.stderr,
         s.stderr
     );
-    assert_eq!(p.code, s.code, "exit code differs for {args:?}; paxlock stderr: {}", p.stderr);
+    assert_eq!(
+        p.code, s.code,
+        "exit code differs for {args:?}; paxlock stderr: {}",
+        p.stderr
+    );
     p
 }
 
 /// A scratch directory under the target dir (not /tmp, which may be a
 /// tmpfs without O_DIRECT).
 pub fn scratch() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("paxlock-test-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
+    tempfile::Builder::new()
+        .prefix("paxlock-test-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap()
 }
 
 /// A file of `len` bytes filled with `fill`.
@@ -92,11 +101,21 @@ pub struct LoopDev {
 impl LoopDev {
     pub fn new(backing: &Path, sector_size: u32) -> LoopDev {
         let out = Command::new("losetup")
-            .args(["--sector-size", &sector_size.to_string(), "--direct-io=on", "-f", "--show"])
+            .args([
+                "--sector-size",
+                &sector_size.to_string(),
+                "--direct-io=on",
+                "-f",
+                "--show",
+            ])
             .arg(backing)
             .output()
             .expect("losetup is needed for block-device tests (util-linux)");
-        assert!(out.status.success(), "losetup failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "losetup failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let dev = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_string());
         LoopDev { dev }
     }
@@ -111,5 +130,7 @@ impl Drop for LoopDev {
 /// Reads `len` bytes at `offset` with O_DIRECT (bypassing any cache).
 pub fn read_direct(path: &Path, offset: u64, len: usize) -> Vec<u8> {
     let d = paxlock_io::Disk::open(path, paxlock_io::Access::ReadOnly).unwrap();
-    d.read_at(offset, len, std::time::Duration::from_secs(10)).unwrap().into_vec()
+    d.read_at(offset, len, std::time::Duration::from_secs(10))
+        .unwrap()
+        .into_vec()
 }
