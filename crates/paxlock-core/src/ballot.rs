@@ -88,13 +88,26 @@ pub fn evaluate_phase(seen: &[SeenDblock], lver: u64, mbal: u64) -> Result<Phase
             continue;
         }
         if d.lver > lver {
-            return Err(Abort::Lver { host_id: s.host_id, lver: d.lver });
+            return Err(Abort::Lver {
+                host_id: s.host_id,
+                lver: d.lver,
+            });
         }
         if d.mbal > mbal {
-            return Err(Abort::Mbal { host_id: s.host_id, mbal: d.mbal });
+            return Err(Abort::Mbal {
+                host_id: s.host_id,
+                mbal: d.mbal,
+            });
         }
         if d.inp != 0 && d.bal != 0 && view.best.is_none_or(|(bal, _)| d.bal > bal) {
-            view.best = Some((d.bal, Inp { inp: d.inp, inp2: d.inp2, inp3: d.inp3 }));
+            view.best = Some((
+                d.bal,
+                Inp {
+                    inp: d.inp,
+                    inp2: d.inp2,
+                    inp3: d.inp3,
+                },
+            ));
         }
     }
     Ok(view)
@@ -118,7 +131,15 @@ mod tests {
     fn seen(host_id: u64, mbal: u64, bal: u64, inp: u64, lver: u64) -> SeenDblock {
         SeenDblock {
             host_id,
-            dblock: PaxosDblock { mbal, bal, inp, inp2: 1, inp3: 100 + host_id, lver, ..Default::default() },
+            dblock: PaxosDblock {
+                mbal,
+                bal,
+                inp,
+                inp2: 1,
+                inp3: 100 + host_id,
+                lver,
+                ..Default::default()
+            },
             checksum_ok: true,
             shared: false,
         }
@@ -126,10 +147,25 @@ mod tests {
 
     #[test]
     fn abort_rules() {
-        assert_eq!(evaluate_phase(&[seen(2, 5, 0, 0, 4)], 3, 10), Err(Abort::Lver { host_id: 2, lver: 4 }));
-        assert_eq!(evaluate_phase(&[seen(2, 12, 0, 0, 3)], 3, 10), Err(Abort::Mbal { host_id: 2, mbal: 12 }));
+        assert_eq!(
+            evaluate_phase(&[seen(2, 5, 0, 0, 4)], 3, 10),
+            Err(Abort::Lver {
+                host_id: 2,
+                lver: 4
+            })
+        );
+        assert_eq!(
+            evaluate_phase(&[seen(2, 12, 0, 0, 3)], 3, 10),
+            Err(Abort::Mbal {
+                host_id: 2,
+                mbal: 12
+            })
+        );
         // older lvers are ignored whatever their mbal
-        assert_eq!(evaluate_phase(&[seen(2, 99, 99, 2, 2)], 3, 10), Ok(PhaseView::default()));
+        assert_eq!(
+            evaluate_phase(&[seen(2, 99, 99, 2, 2)], 3, 10),
+            Ok(PhaseView::default())
+        );
         // bad checksums are ignored
         let mut bad = seen(2, 99, 0, 0, 9);
         bad.checksum_ok = false;
@@ -138,7 +174,16 @@ mod tests {
 
     #[test]
     fn adopts_largest_bal() {
-        let v = evaluate_phase(&[seen(2, 7, 7, 2, 3), seen(3, 8, 8, 3, 3), seen(4, 9, 0, 0, 3)], 3, 10).unwrap();
+        let v = evaluate_phase(
+            &[
+                seen(2, 7, 7, 2, 3),
+                seen(3, 8, 8, 3, 3),
+                seen(4, 9, 0, 0, 3),
+            ],
+            3,
+            10,
+        )
+        .unwrap();
         assert_eq!(v.best.map(|b| b.1.inp), Some(3));
     }
 

@@ -37,7 +37,10 @@ impl LockspaceConfig {
         self.geometry
             .delta_slot_offset(self.host_id)
             .map(|o| self.loc.offset + o)
-            .ok_or(LeaseError::InvalidHostId { host_id: self.host_id, max_hosts: self.geometry.max_hosts() })
+            .ok_or(LeaseError::InvalidHostId {
+                host_id: self.host_id,
+                max_hosts: self.geometry.max_hosts(),
+            })
     }
 
     fn io_ms(&self) -> u64 {
@@ -71,9 +74,21 @@ pub async fn read_slot<E: Env>(
 ) -> Result<LeaderRecord, LeaseError> {
     let off = geometry
         .delta_slot_offset(host_id)
-        .ok_or(LeaseError::InvalidHostId { host_id, max_hosts: geometry.max_hosts() })?;
-    let buf = env.read(loc.disk, loc.offset + off, geometry.sector_usize(), timeout_ms).await.map_err(LeaseError::LeaderRead)?;
-    let leader = LeaderRecord::decode(&buf).map_err(|_| LeaseError::LeaderRead(IoFault::Failed(-5)))?;
+        .ok_or(LeaseError::InvalidHostId {
+            host_id,
+            max_hosts: geometry.max_hosts(),
+        })?;
+    let buf = env
+        .read(
+            loc.disk,
+            loc.offset + off,
+            geometry.sector_usize(),
+            timeout_ms,
+        )
+        .await
+        .map_err(LeaseError::LeaderRead)?;
+    let leader =
+        LeaderRecord::decode(&buf).map_err(|_| LeaseError::LeaderRead(IoFault::Failed(-5)))?;
     leader.verify_delta(space_name)?;
     Ok(leader)
 }
@@ -90,17 +105,40 @@ fn write_sector(leader: &LeaderRecord, geometry: Geometry, bitmap: &[u64]) -> Ve
 /// Acquires our host_id (sanlock's `delta_lease_acquire`). Takes at least
 /// 2 io_timeouts of the previous owner; host_dead more if the slot was held
 /// by another incarnation that did not free it.
-pub async fn delta_acquire<E: Env>(env: &E, cfg: &LockspaceConfig) -> Result<DeltaHeld, LeaseError> {
+pub async fn delta_acquire<E: Env>(
+    env: &E,
+    cfg: &LockspaceConfig,
+) -> Result<DeltaHeld, LeaseError> {
     let slot_off = cfg.slot_offset()?;
-    let first = read_slot(env, cfg.loc, cfg.geometry, &cfg.space_name, cfg.host_id, cfg.io_ms()).await?;
+    let first = read_slot(
+        env,
+        cfg.loc,
+        cfg.geometry,
+        &cfg.space_name,
+        cfg.host_id,
+        cfg.io_ms(),
+    )
+    .await?;
     let other = cfg.timeouts.of_peer(first.io_timeout);
     if first.timestamp != 0 && !first.resource_name.same_as(&cfg.host_name) {
         // Someone else's, perhaps alive: wait until it would be dead, and
         // take it only if it did not change meanwhile.
-        env.sleep_ms(u64::from(other.delta_large_delay_secs()) * 1000).await;
-        let again = read_slot(env, cfg.loc, cfg.geometry, &cfg.space_name, cfg.host_id, cfg.io_ms()).await?;
+        env.sleep_ms(u64::from(other.delta_large_delay_secs()) * 1000)
+            .await;
+        let again = read_slot(
+            env,
+            cfg.loc,
+            cfg.geometry,
+            &cfg.space_name,
+            cfg.host_id,
+            cfg.io_ms(),
+        )
+        .await?;
         if again != first && again.timestamp != 0 {
-            return Err(LeaseError::HostIdBusy { host_id: cfg.host_id, name: again.resource_name.to_string_lossy() });
+            return Err(LeaseError::HostIdBusy {
+                host_id: cfg.host_id,
+                name: again.resource_name.to_string_lossy(),
+            });
         }
     }
     let mut leader = first;
@@ -111,15 +149,37 @@ pub async fn delta_acquire<E: Env>(env: &E, cfg: &LockspaceConfig) -> Result<Del
     leader.owner_generation = first.owner_generation + 1;
     leader.resource_name = cfg.host_name;
     leader.seal();
-    env.write(cfg.loc.disk, slot_off, write_sector(&leader, cfg.geometry, &[]), cfg.io_ms())
-        .await
-        .map_err(LeaseError::LeaderWrite)?;
-    env.sleep_ms(u64::from(other.delta_short_delay_secs()) * 1000).await;
-    let check = read_slot(env, cfg.loc, cfg.geometry, &cfg.space_name, cfg.host_id, cfg.io_ms()).await?;
+    env.write(
+        cfg.loc.disk,
+        slot_off,
+        write_sector(&leader, cfg.geometry, &[]),
+        cfg.io_ms(),
+    )
+    .await
+    .map_err(LeaseError::LeaderWrite)?;
+    env.sleep_ms(u64::from(other.delta_short_delay_secs()) * 1000)
+        .await;
+    let check = read_slot(
+        env,
+        cfg.loc,
+        cfg.geometry,
+        &cfg.space_name,
+        cfg.host_id,
+        cfg.io_ms(),
+    )
+    .await?;
     if check != leader {
-        return Err(LeaseError::HostIdBusy { host_id: cfg.host_id, name: check.resource_name.to_string_lossy() });
+        return Err(LeaseError::HostIdBusy {
+            host_id: cfg.host_id,
+            name: check.resource_name.to_string_lossy(),
+        });
     }
-    Ok(DeltaHeld { generation: leader.owner_generation, leader, last_success_ms: start_ms, last_renewal_ok: true })
+    Ok(DeltaHeld {
+        generation: leader.owner_generation,
+        leader,
+        last_success_ms: start_ms,
+        last_renewal_ok: true,
+    })
 }
 
 /// What a host event carries in the delta lease (`write_*` fields).
@@ -146,14 +206,20 @@ pub async fn delta_renew<E: Env>(
 ) -> Result<Vec<u8>, LeaseError> {
     let slot_off = cfg.slot_offset()?;
     let area = env
-        .read(cfg.loc.disk, cfg.loc.offset, cfg.geometry.align_usize(), cfg.io_ms())
+        .read(
+            cfg.loc.disk,
+            cfg.loc.offset,
+            cfg.geometry.align_usize(),
+            cfg.io_ms(),
+        )
         .await
         .map_err(|e| {
             held.last_renewal_ok = false;
             LeaseError::LeaderRead(e)
         })?;
     let in_area = (slot_off - cfg.loc.offset) as usize;
-    let ours = LeaderRecord::decode(&area[in_area..]).map_err(|_| LeaseError::LeaderRead(IoFault::Failed(-5)))?;
+    let ours = LeaderRecord::decode(&area[in_area..])
+        .map_err(|_| LeaseError::LeaderRead(IoFault::Failed(-5)))?;
     ours.verify_delta(&cfg.space_name)?;
     if ours.owner_id != cfg.host_id
         || ours.owner_generation != held.generation
@@ -177,7 +243,15 @@ pub async fn delta_renew<E: Env>(
     leader.write_timestamp = event.data;
     leader.seal();
     let write_timeout_ms = u64::from(cfg.timeouts.renewal_write_timeout_secs()) * 1000;
-    match env.write(cfg.loc.disk, slot_off, write_sector(&leader, cfg.geometry, bitmap), write_timeout_ms).await {
+    match env
+        .write(
+            cfg.loc.disk,
+            slot_off,
+            write_sector(&leader, cfg.geometry, bitmap),
+            write_timeout_ms,
+        )
+        .await
+    {
         Ok(()) => {
             held.leader = leader;
             held.last_success_ms = start_ms;
@@ -193,13 +267,22 @@ pub async fn delta_renew<E: Env>(
 
 /// Frees our host_id (timestamp 0, all else kept). Only call it when the
 /// last renewal succeeded and no lease of this lockspace is held any more.
-pub async fn delta_release<E: Env>(env: &E, cfg: &LockspaceConfig, held: &DeltaHeld) -> Result<(), LeaseError> {
+pub async fn delta_release<E: Env>(
+    env: &E,
+    cfg: &LockspaceConfig,
+    held: &DeltaHeld,
+) -> Result<(), LeaseError> {
     let mut leader = held.leader;
     leader.timestamp = 0;
     leader.seal();
-    env.write(cfg.loc.disk, cfg.slot_offset()?, write_sector(&leader, cfg.geometry, &[]), cfg.io_ms())
-        .await
-        .map_err(LeaseError::LeaderWrite)
+    env.write(
+        cfg.loc.disk,
+        cfg.slot_offset()?,
+        write_sector(&leader, cfg.geometry, &[]),
+        cfg.io_ms(),
+    )
+    .await
+    .map_err(LeaseError::LeaderWrite)
 }
 
 /// Another host as our renewals have seen it (sanlock's `host_status`).
@@ -254,14 +337,17 @@ impl HostTable {
             self.hosts.resize(n, HostStatus::default());
         }
         for (i, hs) in self.hosts.iter_mut().enumerate().take(n) {
-            let Ok(l) = LeaderRecord::decode(&area[i * ss..]) else { continue };
+            let Ok(l) = LeaderRecord::decode(&area[i * ss..]) else {
+                continue;
+            };
             if hs.first_check_ms == 0 {
                 hs.first_check_ms = now_ms;
             }
             hs.last_check_ms = now_ms;
             hs.lease_bad = l.verify_delta(space_name).is_err();
             let changed = l.timestamp != hs.timestamp
-                || (!hs.lease_bad && (l.owner_id != hs.owner_id || l.owner_generation != hs.owner_generation));
+                || (!hs.lease_bad
+                    && (l.owner_id != hs.owner_id || l.owner_generation != hs.owner_generation));
             if !hs.lease_bad {
                 hs.owner_id = l.owner_id;
                 hs.owner_generation = l.owner_generation;
@@ -296,7 +382,9 @@ impl HostTable {
 
     /// sanlock's `get_host_flag`: what `host_status` reports for `host_id`.
     pub fn state(&self, host_id: u64, our_host_id: u64, ours: Timeouts, now_ms: u64) -> HostState {
-        let Some(hs) = self.get(host_id) else { return HostState::Unknown };
+        let Some(hs) = self.get(host_id) else {
+            return HostState::Unknown;
+        };
         if hs.timestamp == 0 {
             return HostState::Free;
         }
@@ -304,7 +392,11 @@ impl HostTable {
             return HostState::Live;
         }
         let t = ours.of_peer(hs.io_timeout);
-        let last = if hs.last_live_ms != 0 { hs.last_live_ms } else { hs.first_check_ms };
+        let last = if hs.last_live_ms != 0 {
+            hs.last_live_ms
+        } else {
+            hs.first_check_ms
+        };
         let gap = now_ms.saturating_sub(last);
         let fail_ms = u64::from(t.id_renewal_fail_secs()) * 1000;
         let dead_ms = u64::from(t.host_dead_secs()) * 1000;
@@ -324,7 +416,9 @@ impl HostTable {
     /// sanlock's `host_live(host_id, generation)`, used for shared
     /// holders: conservative, a host counts as live unless we know better.
     pub fn live(&self, host_id: u64, generation: u64, ours: Timeouts, now_ms: u64) -> bool {
-        let Some(hs) = self.get(host_id) else { return true };
+        let Some(hs) = self.get(host_id) else {
+            return true;
+        };
         if hs.timestamp == 0 {
             return false;
         }
@@ -332,7 +426,11 @@ impl HostTable {
             return false;
         }
         let dead_ms = u64::from(ours.of_peer(hs.io_timeout).host_dead_secs()) * 1000;
-        let since = if hs.last_live_ms != 0 { hs.last_live_ms } else { hs.first_check_ms };
+        let since = if hs.last_live_ms != 0 {
+            hs.last_live_ms
+        } else {
+            hs.first_check_ms
+        };
         now_ms.saturating_sub(since) <= dead_ms
     }
 }

@@ -57,12 +57,24 @@ pub trait Env {
     fn sleep_ms(&self, ms: u64) -> impl Future<Output = ()>;
 
     /// Reads `len` bytes at `offset` of `disk`, waiting at most `timeout_ms`.
-    fn read(&self, disk: DiskId, offset: u64, len: usize, timeout_ms: u64) -> impl Future<Output = Result<Vec<u8>, IoFault>>;
+    fn read(
+        &self,
+        disk: DiskId,
+        offset: u64,
+        len: usize,
+        timeout_ms: u64,
+    ) -> impl Future<Output = Result<Vec<u8>, IoFault>>;
 
     /// Writes `data` at `offset` of `disk`, waiting at most `timeout_ms`.
     /// After a timeout the write may still land later: callers must allow
     /// for it.
-    fn write(&self, disk: DiskId, offset: u64, data: Vec<u8>, timeout_ms: u64) -> impl Future<Output = Result<(), IoFault>>;
+    fn write(
+        &self,
+        disk: DiskId,
+        offset: u64,
+        data: Vec<u8>,
+        timeout_ms: u64,
+    ) -> impl Future<Output = Result<(), IoFault>>;
 }
 
 /// Runs a future whose environment never leaves it pending (blocking I/O).
@@ -75,6 +87,8 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
     let mut cx = Context::from_waker(Waker::noop());
     match f.as_mut().poll(&mut cx) {
         Poll::Ready(v) => v,
-        Poll::Pending => panic!("block_on: the environment returned Pending; drive it with its own executor"),
+        Poll::Pending => {
+            panic!("block_on: the environment returned Pending; drive it with its own executor")
+        }
     }
 }

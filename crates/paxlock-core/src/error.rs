@@ -38,7 +38,9 @@ pub enum LeaseError {
         wanted: u64,
     },
     /// The owner is alive (`SANLK_ACQUIRE_IDLIVE`).
-    #[error("the lease is held by host_id {owner_id} (generation {owner_generation}), which is alive")]
+    #[error(
+        "the lease is held by host_id {owner_id} (generation {owner_generation}), which is alive"
+    )]
     IdLive {
         /// Owner host_id.
         owner_id: u64,
@@ -171,6 +173,9 @@ impl LeaseError {
     /// taken: the lockspace is lost at once, without waiting for the
     /// renewal-fail timeout.
     pub fn is_corrupt_renewal(&self) -> bool {
-        matches!(self, LeaseError::RenewOwner { .. } | LeaseError::RenewDiff | LeaseError::Leader(_))
+        matches!(
+            self,
+            LeaseError::RenewOwner { .. } | LeaseError::RenewDiff | LeaseError::Leader(_)
+        )
     }
 }

@@ -136,17 +136,31 @@ fn seen_dblocks(area: &[u8], g: Geometry, num_hosts: u64) -> Vec<SeenDblock> {
             let s = &area[(2 + i) * ss..(3 + i) * ss];
             let dblock = PaxosDblock::decode(s).ok()?;
             let mode = ModeBlock::decode_from_sector(s).ok()?;
-            Some(SeenDblock { host_id: i as u64 + 1, dblock, checksum_ok: dblock.checksum_ok(), shared: mode.is_shared() })
+            Some(SeenDblock {
+                host_id: i as u64 + 1,
+                dblock,
+                checksum_ok: dblock.checksum_ok(),
+                shared: mode.is_shared(),
+            })
         })
         .collect()
 }
 
 /// Reads the whole lease area and verifies the leader and every dblock.
-async fn read_area<E: Env>(env: &E, m: &Member<'_>, res: &ResourceSpec, hint: Geometry) -> Result<AreaRead, LeaseError> {
+async fn read_area<E: Env>(
+    env: &E,
+    m: &Member<'_>,
+    res: &ResourceSpec,
+    hint: Geometry,
+) -> Result<AreaRead, LeaseError> {
     let mut g = hint;
     for _ in 0..2 {
-        let area = env.read(res.loc.disk, res.loc.offset, g.align_usize(), m.io_ms()).await.map_err(LeaseError::LeaderRead)?;
-        let leader = LeaderRecord::decode(&area).map_err(|_| LeaseError::LeaderRead(IoFault::Failed(-5)))?;
+        let area = env
+            .read(res.loc.disk, res.loc.offset, g.align_usize(), m.io_ms())
+            .await
+            .map_err(LeaseError::LeaderRead)?;
+        let leader =
+            LeaderRecord::decode(&area).map_err(|_| LeaseError::LeaderRead(IoFault::Failed(-5)))?;
         leader.verify_paxos(&res.space_name, &res.name, m.host_id())?;
         match leader.geometry() {
             Some(lg) if lg != g => {
@@ -157,20 +171,38 @@ async fn read_area<E: Env>(env: &E, m: &Member<'_>, res: &ResourceSpec, hint: Ge
         }
         let seen = seen_dblocks(&area, g, leader.num_hosts);
         if let Some(bad) = seen.iter().find(|s| !s.checksum_ok) {
-            return Err(LeaseError::DblockChecksum { host_id: bad.host_id });
+            return Err(LeaseError::DblockChecksum {
+                host_id: bad.host_id,
+            });
         }
         let max_mbal = seen.iter().map(|s| s.dblock.mbal).max().unwrap_or(0);
-        return Ok(AreaRead { leader, geometry: g, seen, max_mbal });
+        return Ok(AreaRead {
+            leader,
+            geometry: g,
+            seen,
+            max_mbal,
+        });
     }
-    Err(LeaseError::Leader(paxlock_format::leader::LeaderError::Magic {
-        found: paxlock_format::LeaderKind::Unknown(0),
-        expected: "a lease whose geometry does not keep changing",
-    }))
+    Err(LeaseError::Leader(
+        paxlock_format::leader::LeaderError::Magic {
+            found: paxlock_format::LeaderKind::Unknown(0),
+            expected: "a lease whose geometry does not keep changing",
+        },
+    ))
 }
 
-async fn read_leader<E: Env>(env: &E, m: &Member<'_>, res: &ResourceSpec, g: Geometry) -> Result<LeaderRecord, LeaseError> {
-    let b = env.read(res.loc.disk, res.loc.offset, g.sector_usize(), m.io_ms()).await.map_err(LeaseError::LeaderRead)?;
-    let leader = LeaderRecord::decode(&b).map_err(|_| LeaseError::LeaderRead(IoFault::Failed(-5)))?;
+async fn read_leader<E: Env>(
+    env: &E,
+    m: &Member<'_>,
+    res: &ResourceSpec,
+    g: Geometry,
+) -> Result<LeaderRecord, LeaseError> {
+    let b = env
+        .read(res.loc.disk, res.loc.offset, g.sector_usize(), m.io_ms())
+        .await
+        .map_err(LeaseError::LeaderRead)?;
+    let leader =
+        LeaderRecord::decode(&b).map_err(|_| LeaseError::LeaderRead(IoFault::Failed(-5)))?;
     leader.verify_paxos(&res.space_name, &res.name, m.host_id())?;
     Ok(leader)
 }
@@ -183,12 +215,28 @@ async fn write_dblock<E: Env>(
     d: &PaxosDblock,
     mode: Option<ModeBlock>,
 ) -> Result<(), LeaseError> {
-    let off = g.dblock_offset(m.host_id()).ok_or(LeaseError::InvalidHostId { host_id: m.host_id(), max_hosts: g.max_hosts() })?;
-    env.write(res.loc.disk, res.loc.offset + off, dblock_sector(g, d, mode), m.io_ms()).await.map_err(LeaseError::DblockWrite)
+    let off = g
+        .dblock_offset(m.host_id())
+        .ok_or(LeaseError::InvalidHostId {
+            host_id: m.host_id(),
+            max_hosts: g.max_hosts(),
+        })?;
+    env.write(
+        res.loc.disk,
+        res.loc.offset + off,
+        dblock_sector(g, d, mode),
+        m.io_ms(),
+    )
+    .await
+    .map_err(LeaseError::DblockWrite)
 }
 
 enum BallotEnd {
-    Chosen { inp: Inp, dblock: PaxosDblock, shared: Vec<u64> },
+    Chosen {
+        inp: Inp,
+        dblock: PaxosDblock,
+        shared: Vec<u64>,
+    },
     Abort(#[allow(dead_code)] Abort),
 }
 
@@ -206,31 +254,62 @@ async fn run_ballot<E: Env>(
     mbal: u64,
     keep_mode: Option<ModeBlock>,
 ) -> Result<BallotEnd, (LeaseError, bool)> {
-    let sectors = (num_hosts + 2).next_power_of_two().min(g.sectors_per_area());
+    let sectors = (num_hosts + 2)
+        .next_power_of_two()
+        .min(g.sectors_per_area());
     let read_len = (sectors * g.sector_bytes()) as usize;
     // Phase 1: announce our ballot number (sanlock clears our bal/inp here).
-    let mut ours = PaxosDblock { mbal, lver, ..Default::default() };
+    let mut ours = PaxosDblock {
+        mbal,
+        lver,
+        ..Default::default()
+    };
     ours.seal();
-    write_dblock(env, m, res, g, &ours, keep_mode).await.map_err(|e| (e, false))?;
-    let area = env.read(res.loc.disk, res.loc.offset, read_len, m.io_ms()).await.map_err(|e| (LeaseError::DblockRead(e), false))?;
+    write_dblock(env, m, res, g, &ours, keep_mode)
+        .await
+        .map_err(|e| (e, false))?;
+    let area = env
+        .read(res.loc.disk, res.loc.offset, read_len, m.io_ms())
+        .await
+        .map_err(|e| (LeaseError::DblockRead(e), false))?;
     let view = match evaluate_phase(&seen_dblocks(&area, g, num_hosts), lver, mbal) {
         Ok(v) => v,
         Err(a) => return Ok(BallotEnd::Abort(a)),
     };
     // Choose: the value accepted with the largest bal, else ourselves.
-    let inp = view.best.map(|b| b.1).unwrap_or(Inp { inp: m.host_id(), inp2: m.generation, inp3: env.now_secs() });
+    let inp = view.best.map(|b| b.1).unwrap_or(Inp {
+        inp: m.host_id(),
+        inp2: m.generation,
+        inp3: env.now_secs(),
+    });
     // Phase 2: accept it.
-    ours = PaxosDblock { mbal, bal: mbal, inp: inp.inp, inp2: inp.inp2, inp3: inp.inp3, lver, ..Default::default() };
+    ours = PaxosDblock {
+        mbal,
+        bal: mbal,
+        inp: inp.inp,
+        inp2: inp.inp2,
+        inp3: inp.inp3,
+        lver,
+        ..Default::default()
+    };
     ours.seal();
-    write_dblock(env, m, res, g, &ours, keep_mode).await.map_err(|e| (e, true))?;
+    write_dblock(env, m, res, g, &ours, keep_mode)
+        .await
+        .map_err(|e| (e, true))?;
     if !m.has_bug(PlantedBug::SkipPhase2Read) {
-        let area =
-            env.read(res.loc.disk, res.loc.offset, read_len, m.io_ms()).await.map_err(|e| (LeaseError::DblockRead(e), true))?;
+        let area = env
+            .read(res.loc.disk, res.loc.offset, read_len, m.io_ms())
+            .await
+            .map_err(|e| (LeaseError::DblockRead(e), true))?;
         if let Err(a) = evaluate_phase(&seen_dblocks(&area, g, num_hosts), lver, mbal) {
             return Ok(BallotEnd::Abort(a));
         }
     }
-    Ok(BallotEnd::Chosen { inp, dblock: ours, shared: view.shared })
+    Ok(BallotEnd::Chosen {
+        inp,
+        dblock: ours,
+        shared: view.shared,
+    })
 }
 
 /// Waits until the owner of `leader` is known gone, or fails with IdLive.
@@ -246,7 +325,11 @@ async fn wait_for_owner<E: Env>(
 ) -> Result<bool, LeaseError> {
     let owner_id = leader.owner_id;
     let (mut wait_start_ms, mut last_ts) = match m.host_status(owner_id) {
-        Some(hs) if hs.last_live_ms != 0 && hs.owner_id == owner_id && hs.owner_generation == leader.owner_generation => {
+        Some(hs)
+            if hs.last_live_ms != 0
+                && hs.owner_id == owner_id
+                && hs.owner_generation == leader.owner_generation =>
+        {
             (hs.last_live_ms, hs.timestamp)
         }
         _ => (env.now_ms(), 0),
@@ -255,25 +338,49 @@ async fn wait_for_owner<E: Env>(
     // Bounded: each pass sleeps 1 s, and the owner is judged dead after at
     // most host_dead_seconds (255 * 8 + wft at worst).
     for _ in 0..4096 {
-        let delta = read_slot(env, space.loc, space.geometry, &space.space_name, owner_id, m.io_ms()).await?;
-        if delta.timestamp == 0 || delta.owner_id != owner_id || delta.owner_generation > leader.owner_generation {
+        let delta = read_slot(
+            env,
+            space.loc,
+            space.geometry,
+            &space.space_name,
+            owner_id,
+            m.io_ms(),
+        )
+        .await?;
+        if delta.timestamp == 0
+            || delta.owner_id != owner_id
+            || delta.owner_generation > leader.owner_generation
+        {
             return Ok(true); // that incarnation is gone
         }
         let hs = m.host_status(owner_id);
         if last_ts == 0 {
             last_ts = delta.timestamp;
-        } else if delta.timestamp != last_ts || hs.is_some_and(|h| h.last_check_ms == h.last_live_ms && h.last_live_ms != 0) {
+        } else if delta.timestamp != last_ts
+            || hs.is_some_and(|h| h.last_check_ms == h.last_live_ms && h.last_live_ms != 0)
+        {
             // Alive. If someone else committed it on the owner's behalf, the
             // owner may have released through its dblock alone.
             if leader.write_id != leader.owner_id {
                 if let Some(off) = g.dblock_offset(owner_id) {
-                    let s = env.read(res.loc.disk, res.loc.offset + off, g.sector_usize(), m.io_ms()).await.map_err(LeaseError::DblockRead)?;
+                    let s = env
+                        .read(
+                            res.loc.disk,
+                            res.loc.offset + off,
+                            g.sector_usize(),
+                            m.io_ms(),
+                        )
+                        .await
+                        .map_err(LeaseError::DblockRead)?;
                     if PaxosDblock::decode(&s).is_ok_and(|d| d.is_released()) {
                         return Ok(true);
                     }
                 }
             }
-            return Err(LeaseError::IdLive { owner_id, owner_generation: leader.owner_generation });
+            return Err(LeaseError::IdLive {
+                owner_id,
+                owner_generation: leader.owner_generation,
+            });
         }
         let dead_ms = if m.has_bug(PlantedBug::EarlyTakeover) {
             1000
@@ -318,7 +425,10 @@ async fn acquire_inner<E: Env>(
         let leader = cur.leader;
         if let Some(want) = opts.lver {
             if leader.lver != want {
-                return Err(LeaseError::AcquireLver { found: leader.lver, wanted: want });
+                return Err(LeaseError::AcquireLver {
+                    found: leader.lver,
+                    wanted: want,
+                });
             }
         }
         let free_for_us = leader.timestamp == 0
@@ -327,7 +437,11 @@ async fn acquire_inner<E: Env>(
             continue 'restart;
         }
         let next_lver = leader.lver + 1;
-        let max_hosts = if leader.max_hosts == 0 { g.max_hosts() } else { leader.max_hosts };
+        let max_hosts = if leader.max_hosts == 0 {
+            g.max_hosts()
+        } else {
+            leader.max_hosts
+        };
         let mut mbal = first_mbal(cur.max_mbal, max_hosts, host_id);
         let mut first_pass = true;
         for _ in 0..ACQUIRE_ATTEMPTS_MAX {
@@ -335,19 +449,43 @@ async fn acquire_inner<E: Env>(
                 let now = read_leader(env, m, res, g).await?;
                 if now.lver == next_lver {
                     if now.owner_id == host_id && now.owner_generation == m.generation {
-                        let dblock = cur.seen.iter().find(|s| s.host_id == host_id).map(|s| s.dblock).unwrap_or_default();
-                        return Ok((Held { res: res.clone(), mode, lver: next_lver, leader: now, dblock, geometry: g, generation: m.generation }, Vec::new()));
+                        let dblock = cur
+                            .seen
+                            .iter()
+                            .find(|s| s.host_id == host_id)
+                            .map(|s| s.dblock)
+                            .unwrap_or_default();
+                        return Ok((
+                            Held {
+                                res: res.clone(),
+                                mode,
+                                lver: next_lver,
+                                leader: now,
+                                dblock,
+                                geometry: g,
+                                generation: m.generation,
+                            },
+                            Vec::new(),
+                        ));
                     }
-                    return Err(LeaseError::Owned { owner_id: now.owner_id, lver: now.lver });
+                    return Err(LeaseError::Owned {
+                        owner_id: now.owner_id,
+                        lver: now.lver,
+                    });
                 }
                 if now.lver > next_lver || now != leader {
                     continue 'restart;
                 }
             }
             first_pass = false;
-            let ballot = run_ballot(env, m, res, g, leader.num_hosts, next_lver, mbal, keep_mode).await;
+            let ballot =
+                run_ballot(env, m, res, g, leader.num_hosts, next_lver, mbal, keep_mode).await;
             let (inp, dblock, shared) = match ballot {
-                Ok(BallotEnd::Chosen { inp, dblock, shared }) => (inp, dblock, shared),
+                Ok(BallotEnd::Chosen {
+                    inp,
+                    dblock,
+                    shared,
+                }) => (inp, dblock, shared),
                 Ok(BallotEnd::Abort(_)) => {
                     env.sleep_ms(env.random_u64() % 1000).await;
                     mbal += max_hosts;
@@ -377,17 +515,30 @@ async fn acquire_inner<E: Env>(
             }
             new.seal();
             let sector = new.to_sector(g.sector_usize()).unwrap_or_default();
-            if let Err(e) = env.write(res.loc.disk, res.loc.offset, sector, m.io_ms()).await {
+            if let Err(e) = env
+                .write(res.loc.disk, res.loc.offset, sector, m.io_ms())
+                .await
+            {
                 retract(env, m, res, g, next_lver).await;
                 return Err(LeaseError::LeaderWrite(e));
             }
             if !ours {
                 return Err(LeaseError::Other { owner_id: inp.inp });
             }
-            let held = Held { res: res.clone(), mode, lver: next_lver, leader: new, dblock, geometry: g, generation: m.generation };
+            let held = Held {
+                res: res.clone(),
+                mode,
+                lver: next_lver,
+                leader: new,
+                dblock,
+                geometry: g,
+                generation: m.generation,
+            };
             return Ok((held, shared.into_iter().filter(|&h| h != host_id).collect()));
         }
-        return Err(LeaseError::OwnedRetry { owner_id: leader.owner_id });
+        return Err(LeaseError::OwnedRetry {
+            owner_id: leader.owner_id,
+        });
     }
     Err(LeaseError::OwnedRetry { owner_id: 0 })
 }
@@ -396,10 +547,18 @@ async fn acquire_inner<E: Env>(
 /// chosen: mark our dblock released (keeping its values) and free the
 /// leader if it names us, so the lease does not stay stuck in our name.
 async fn retract<E: Env>(env: &E, m: &Member<'_>, res: &ResourceSpec, g: Geometry, lver: u64) {
-    let d = PaxosDblock { lver, flags: DBLOCK_FL_RELEASED, ..Default::default() };
+    let d = PaxosDblock {
+        lver,
+        flags: DBLOCK_FL_RELEASED,
+        ..Default::default()
+    };
     let _ = write_dblock(env, m, res, g, &d, None).await;
     if let Ok(l) = read_leader(env, m, res, g).await {
-        if l.lver == lver && l.owner_id == m.host_id() && l.owner_generation == m.generation && l.write_id == m.host_id() {
+        if l.lver == lver
+            && l.owner_id == m.host_id()
+            && l.owner_generation == m.generation
+            && l.write_id == m.host_id()
+        {
             let _ = write_leader_free(env, m, res, g, l).await;
         }
     }
@@ -419,7 +578,9 @@ async fn write_leader_free<E: Env>(
     l.flags &= !LFL_SHORT_HOLD;
     l.seal();
     let sector = l.to_sector(g.sector_usize()).unwrap_or_default();
-    env.write(res.loc.disk, res.loc.offset, sector, m.io_ms()).await.map_err(LeaseError::LeaderWrite)
+    env.write(res.loc.disk, res.loc.offset, sector, m.io_ms())
+        .await
+        .map_err(LeaseError::LeaderWrite)
 }
 
 /// Frees the leader we committed, if we are still its writer (never
@@ -430,7 +591,10 @@ async fn release_leader<E: Env>(env: &E, m: &Member<'_>, held: &Held) -> Result<
         return Ok(()); // our RELEASED dblock flag is the release
     }
     if l.lver != held.lver {
-        return Err(LeaseError::ReleaseLver { found: l.lver, ours: held.lver });
+        return Err(LeaseError::ReleaseLver {
+            found: l.lver,
+            ours: held.lver,
+        });
     }
     if l.timestamp == 0 {
         return Err(LeaseError::ReleaseOwner("the leader is already free"));
@@ -443,29 +607,63 @@ async fn release_leader<E: Env>(env: &E, m: &Member<'_>, held: &Held) -> Result<
 
 /// The live shared holders among `hosts`; dead ones have their sector
 /// cleared (sanlock's `clear_dead_shared`).
-async fn live_shared_holders<E: Env>(env: &E, m: &Member<'_>, held: &Held, hosts: &[u64]) -> Result<Vec<u64>, LeaseError> {
+async fn live_shared_holders<E: Env>(
+    env: &E,
+    m: &Member<'_>,
+    held: &Held,
+    hosts: &[u64],
+) -> Result<Vec<u64>, LeaseError> {
     let g = held.geometry;
     let mut live = Vec::new();
     for &h in hosts {
-        let Some(off) = g.dblock_offset(h) else { continue };
-        let s = env.read(held.res.loc.disk, held.res.loc.offset + off, g.sector_usize(), m.io_ms()).await.map_err(LeaseError::DblockRead)?;
-        let Ok(mb) = ModeBlock::decode_from_sector(&s) else { continue };
+        let Some(off) = g.dblock_offset(h) else {
+            continue;
+        };
+        let s = env
+            .read(
+                held.res.loc.disk,
+                held.res.loc.offset + off,
+                g.sector_usize(),
+                m.io_ms(),
+            )
+            .await
+            .map_err(LeaseError::DblockRead)?;
+        let Ok(mb) = ModeBlock::decode_from_sector(&s) else {
+            continue;
+        };
         if !mb.is_shared() {
             continue; // released since the ballot read it
         }
-        let alive = m.hosts.lock().map(|t| t.live(h, mb.generation, m.space.timeouts, env.now_ms())).unwrap_or(true);
+        let alive = m
+            .hosts
+            .lock()
+            .map(|t| t.live(h, mb.generation, m.space.timeouts, env.now_ms()))
+            .unwrap_or(true);
         if alive {
             live.push(h);
         } else {
             let zero = vec![0u8; g.sector_usize()];
-            env.write(held.res.loc.disk, held.res.loc.offset + off, zero, m.io_ms()).await.map_err(LeaseError::DblockWrite)?;
+            env.write(
+                held.res.loc.disk,
+                held.res.loc.offset + off,
+                zero,
+                m.io_ms(),
+            )
+            .await
+            .map_err(LeaseError::DblockWrite)?;
         }
     }
     Ok(live)
 }
 
 /// Acquires a resource lease exclusively (`Mode::Ex`) or shared.
-pub async fn acquire<E: Env>(env: &E, m: &Member<'_>, res: &ResourceSpec, mode: Mode, opts: AcquireOpts) -> Result<Held, LeaseError> {
+pub async fn acquire<E: Env>(
+    env: &E,
+    m: &Member<'_>,
+    res: &ResourceSpec,
+    mode: Mode,
+    opts: AcquireOpts,
+) -> Result<Held, LeaseError> {
     match mode {
         Mode::Ex => {
             let (held, shared) = acquire_inner(env, m, res, Mode::Ex, opts, None).await?;
@@ -483,7 +681,10 @@ pub async fn acquire<E: Env>(env: &E, m: &Member<'_>, res: &ResourceSpec, mode: 
             for attempt in 0..=SH_RETRIES {
                 match acquire_inner(env, m, res, Mode::Sh, opts, None).await {
                     Ok((mut held, _)) => {
-                        let mb = ModeBlock { flags: MBLOCK_SHARED, generation: m.generation };
+                        let mb = ModeBlock {
+                            flags: MBLOCK_SHARED,
+                            generation: m.generation,
+                        };
                         let mut d = held.dblock;
                         d.flags |= DBLOCK_FL_RELEASED;
                         write_dblock(env, m, res, held.geometry, &d, Some(mb)).await?;
@@ -491,12 +692,14 @@ pub async fn acquire<E: Env>(env: &E, m: &Member<'_>, res: &ResourceSpec, mode: 
                         release_leader(env, m, &held).await?;
                         return Ok(held);
                     }
-                    Err(e @ (LeaseError::IdLive { .. } | LeaseError::Owned { .. } | LeaseError::Other { .. }))
-                        if attempt < SH_RETRIES =>
-                    {
+                    Err(
+                        e @ (LeaseError::IdLive { .. }
+                        | LeaseError::Owned { .. }
+                        | LeaseError::Other { .. }),
+                    ) if attempt < SH_RETRIES => {
                         // Retry only against a short (shared-acquire) hold.
                         let l = read_leader(env, m, res, m.space.geometry).await.ok();
-                        if !l.is_some_and(|l| l.flags & LFL_SHORT_HOLD != 0) {
+                        if l.is_none_or(|l| l.flags & LFL_SHORT_HOLD == 0) {
                             return Err(e);
                         }
                         env.sleep_ms(env.random_u64() % 1000).await;
@@ -525,21 +728,44 @@ pub async fn release<E: Env>(env: &E, m: &Member<'_>, held: &Held) -> Result<(),
 
 /// Converts a held lease to `to`. SH to EX fails with `SharedHolders` while
 /// other live hosts hold it shared; we then still hold it shared.
-pub async fn convert<E: Env>(env: &E, m: &Member<'_>, held: &Held, to: Mode) -> Result<Held, LeaseError> {
+pub async fn convert<E: Env>(
+    env: &E,
+    m: &Member<'_>,
+    held: &Held,
+    to: Mode,
+) -> Result<Held, LeaseError> {
     let g = held.geometry;
     match (held.mode, to) {
         (Mode::Ex, Mode::Ex) | (Mode::Sh, Mode::Sh) => Ok(held.clone()),
         (Mode::Ex, Mode::Sh) => {
-            let mb = ModeBlock { flags: MBLOCK_SHARED, generation: m.generation };
+            let mb = ModeBlock {
+                flags: MBLOCK_SHARED,
+                generation: m.generation,
+            };
             let mut d = held.dblock;
             d.flags |= DBLOCK_FL_RELEASED;
             write_dblock(env, m, &held.res, g, &d, Some(mb)).await?;
             release_leader(env, m, held).await?;
-            Ok(Held { mode: Mode::Sh, dblock: d, ..held.clone() })
+            Ok(Held {
+                mode: Mode::Sh,
+                dblock: d,
+                ..held.clone()
+            })
         }
         (Mode::Sh, Mode::Ex) => {
-            let mb = ModeBlock { flags: MBLOCK_SHARED, generation: m.generation };
-            let (ex, shared) = acquire_inner(env, m, &held.res, Mode::Ex, AcquireOpts::default(), Some(mb)).await?;
+            let mb = ModeBlock {
+                flags: MBLOCK_SHARED,
+                generation: m.generation,
+            };
+            let (ex, shared) = acquire_inner(
+                env,
+                m,
+                &held.res,
+                Mode::Ex,
+                AcquireOpts::default(),
+                Some(mb),
+            )
+            .await?;
             let live = live_shared_holders(env, m, &ex, &shared).await?;
             if live.is_empty() {
                 write_dblock(env, m, &held.res, g, &ex.dblock, None).await?;
@@ -569,16 +795,33 @@ pub enum RequestOutcome {
 /// Asks the owner of a lease to give it up (`sanlock_request`): records
 /// `{lver, force_mode}` in the request record. The caller must then set the
 /// owner's bit in our delta-lease bitmap so its next renewal notices.
-pub async fn request<E: Env>(env: &E, m: &Member<'_>, res: &ResourceSpec, lver: u64, force_mode: u32) -> Result<RequestOutcome, LeaseError> {
+pub async fn request<E: Env>(
+    env: &E,
+    m: &Member<'_>,
+    res: &ResourceSpec,
+    lver: u64,
+    force_mode: u32,
+) -> Result<RequestOutcome, LeaseError> {
     let cur = read_area(env, m, res, m.space.geometry).await?;
     let g = cur.geometry;
     if cur.leader.timestamp == 0 {
         return Ok(RequestOutcome::Free);
     }
     if cur.leader.lver >= lver {
-        return Err(LeaseError::RequestOld { requested: lver, current: cur.leader.lver });
+        return Err(LeaseError::RequestOld {
+            requested: lver,
+            current: cur.leader.lver,
+        });
     }
-    let b = env.read(res.loc.disk, res.loc.offset + g.request_offset(), g.sector_usize(), m.io_ms()).await.map_err(LeaseError::LeaderRead)?;
+    let b = env
+        .read(
+            res.loc.disk,
+            res.loc.offset + g.request_offset(),
+            g.sector_usize(),
+            m.io_ms(),
+        )
+        .await
+        .map_err(LeaseError::LeaderRead)?;
     let rr = RequestRecord::decode(&b).map_err(|_| LeaseError::RequestMagic)?;
     if rr.magic != REQ_DISK_MAGIC || rr.version & 0xffff_0000 != REQ_DISK_VERSION & 0xffff_0000 {
         return Err(LeaseError::RequestMagic);
@@ -587,16 +830,45 @@ pub async fn request<E: Env>(env: &E, m: &Member<'_>, res: &ResourceSpec, lver: 
         return Err(LeaseError::RequestLver(rr.lver));
     }
     let mut sector = vec![0u8; g.sector_usize()];
-    let _ = RequestRecord { lver, force_mode, ..RequestRecord::new_init() }.encode(&mut sector);
-    env.write(res.loc.disk, res.loc.offset + g.request_offset(), sector, m.io_ms()).await.map_err(LeaseError::LeaderWrite)?;
-    Ok(RequestOutcome::Recorded { owner_id: cur.leader.owner_id })
+    let _ = RequestRecord {
+        lver,
+        force_mode,
+        ..RequestRecord::new_init()
+    }
+    .encode(&mut sector);
+    env.write(
+        res.loc.disk,
+        res.loc.offset + g.request_offset(),
+        sector,
+        m.io_ms(),
+    )
+    .await
+    .map_err(LeaseError::LeaderWrite)?;
+    Ok(RequestOutcome::Recorded {
+        owner_id: cur.leader.owner_id,
+    })
 }
 
 /// On the owner: whether a request asks us to give up `held`; returns the
 /// force mode (1 force, 2 graceful) when a newer lver was requested.
-pub async fn pending_request<E: Env>(env: &E, m: &Member<'_>, held: &Held) -> Result<Option<u32>, LeaseError> {
+pub async fn pending_request<E: Env>(
+    env: &E,
+    m: &Member<'_>,
+    held: &Held,
+) -> Result<Option<u32>, LeaseError> {
     let g = held.geometry;
-    let b = env.read(held.res.loc.disk, held.res.loc.offset + g.request_offset(), g.sector_usize(), m.io_ms()).await.map_err(LeaseError::LeaderRead)?;
+    let b = env
+        .read(
+            held.res.loc.disk,
+            held.res.loc.offset + g.request_offset(),
+            g.sector_usize(),
+            m.io_ms(),
+        )
+        .await
+        .map_err(LeaseError::LeaderRead)?;
     let rr = RequestRecord::decode(&b).map_err(|_| LeaseError::RequestMagic)?;
-    Ok((rr.magic == REQ_DISK_MAGIC && rr.force_mode != 0 && rr.lver > held.lver).then_some(rr.force_mode))
+    Ok(
+        (rr.magic == REQ_DISK_MAGIC && rr.force_mode != 0 && rr.lver > held.lver)
+            .then_some(rr.force_mode),
+    )
 }

@@ -36,18 +36,27 @@ pub struct IoTimeoutRange(pub u32);
 
 impl Timeouts {
     /// Timeouts for an io_timeout (1..=255 s) and watchdog fire timeout.
-    pub fn new(io_timeout_secs: u32, watchdog_fire_timeout_secs: u32) -> Result<Timeouts, IoTimeoutRange> {
+    pub fn new(
+        io_timeout_secs: u32,
+        watchdog_fire_timeout_secs: u32,
+    ) -> Result<Timeouts, IoTimeoutRange> {
         if !(1..=255).contains(&io_timeout_secs) {
             return Err(IoTimeoutRange(io_timeout_secs));
         }
-        Ok(Timeouts { io_timeout_secs, watchdog_fire_timeout_secs })
+        Ok(Timeouts {
+            io_timeout_secs,
+            watchdog_fire_timeout_secs,
+        })
     }
 
     /// The timeouts to judge a peer whose delta lease says `io_timeout`
     /// (low 8 bits; 0 means "use ours", as sanlock does for old records).
     pub fn of_peer(self, on_disk_io_timeout: u16) -> Timeouts {
         let io = u32::from(on_disk_io_timeout & 0xff);
-        Timeouts { io_timeout_secs: if io == 0 { self.io_timeout_secs } else { io }, ..self }
+        Timeouts {
+            io_timeout_secs: if io == 0 { self.io_timeout_secs } else { io },
+            ..self
+        }
     }
 
     /// io_timeout.
@@ -147,9 +156,23 @@ mod tests {
     #[test]
     fn examples_from_timeouts_h() {
         let t = Timeouts::new(5, 30).unwrap();
-        assert_eq!((t.id_renewal_fail_secs(), t.host_dead_secs(), t.kill_grace_default_secs()), (40, 70, 15));
+        assert_eq!(
+            (
+                t.id_renewal_fail_secs(),
+                t.host_dead_secs(),
+                t.kill_grace_default_secs()
+            ),
+            (40, 70, 15)
+        );
         let t = Timeouts::new(2, 10).unwrap();
-        assert_eq!((t.id_renewal_fail_secs(), t.host_dead_secs(), t.kill_grace_default_secs()), (16, 26, 0));
+        assert_eq!(
+            (
+                t.id_renewal_fail_secs(),
+                t.host_dead_secs(),
+                t.kill_grace_default_secs()
+            ),
+            (16, 26, 0)
+        );
         assert_eq!(Timeouts::new(10, 60).unwrap().kill_grace_default_secs(), 40);
     }
 
@@ -160,6 +183,10 @@ mod tests {
         let ours = Timeouts::new(10, 60).unwrap();
         assert_eq!(ours.of_peer(20).host_dead_secs(), 220);
         assert_eq!(ours.of_peer(0).host_dead_secs(), 140);
-        assert_eq!(ours.of_peer(0x0105).io_timeout_secs(), 5, "only the low 8 bits count");
+        assert_eq!(
+            ours.of_peer(0x0105).io_timeout_secs(),
+            5,
+            "only the low 8 bits count"
+        );
     }
 }

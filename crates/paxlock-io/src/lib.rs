@@ -420,6 +420,12 @@ pub fn monotime_secs() -> u64 {
     u64::try_from(t.tv_sec).unwrap_or(0).max(1)
 }
 
+/// CLOCK_MONOTONIC in milliseconds (the clock of every lease deadline).
+pub fn monotime_ms() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    u64::try_from(t.tv_sec).unwrap_or(0) * 1000 + u64::try_from(t.tv_nsec).unwrap_or(0) / 1_000_000
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

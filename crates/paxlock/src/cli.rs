@@ -48,6 +48,46 @@ pub enum Command {
     /// these to set up and inspect storage, not to take leases.
     #[command(subcommand, after_help = LEASE_STRINGS)]
     Direct(DirectCommand),
+
+    /// Join a lockspace as one host and hold resource leases until stdin
+    /// closes (or for --seconds), renewing the host_id meanwhile.
+    ///
+    /// A single-process host, for trying leases out and for interop tests
+    /// with sanlock: it joins LOCKSPACE (about 2 io_timeouts for a free
+    /// host_id), acquires each -r RESOURCE in order (append :SH for a shared
+    /// lease), prints `holding`, and on stdin EOF releases them and frees
+    /// the host_id. If renewals fail for 8 io_timeouts it prints
+    /// `LEASES LOST` and exits 1. There is no watchdog here: do not use it
+    /// to protect real data (use the daemon).
+    #[command(after_help = LEASE_STRINGS)]
+    Hold(HoldCliArgs),
+}
+
+/// Arguments of `hold`.
+#[derive(Debug, Clone, Args)]
+pub struct HoldCliArgs {
+    /// The lockspace and our host_id: NAME:HOST_ID:PATH:OFFSET.
+    #[arg(short = 's', value_name = "LOCKSPACE", value_parser = LockspaceArg::parse)]
+    pub lockspace: LockspaceArg,
+    /// A lease to acquire (repeatable): LOCKSPACE_NAME:RESOURCE_NAME:PATH:OFFSET[:SH|:LVER].
+    #[arg(short = 'r', value_name = "RESOURCE", value_parser = ResourceArg::parse)]
+    pub resources: Vec<ResourceArg>,
+    /// io_timeout in seconds (1-255), written into our delta lease.
+    #[arg(short = 'o', value_name = "SECONDS", default_value_t = 10)]
+    pub io_timeout: u32,
+    /// Our host name in the lockspace (default: a fresh random UUID).
+    #[arg(short = 'e', value_name = "NAME")]
+    pub host_name: Option<String>,
+    /// Watchdog fire timeout in seconds; must equal every other host's.
+    #[arg(
+        long = "watchdog-fire-timeout",
+        value_name = "SECONDS",
+        default_value_t = 60
+    )]
+    pub watchdog_fire_timeout: u32,
+    /// Hold this many seconds, then release (default: until stdin closes).
+    #[arg(long = "seconds", value_name = "SECONDS")]
+    pub seconds: Option<u64>,
 }
 
 /// `paxlock direct` actions.
@@ -283,6 +323,20 @@ pub struct UpdateArgs {
 /// Runs a parsed command line.
 pub fn run(cli: &Cli) -> Outcome {
     match &cli.command {
+        Command::Hold(a) => {
+            let args = crate::hold::HoldArgs {
+                lockspace: a.lockspace.clone(),
+                resources: a.resources.clone(),
+                io_timeout_secs: a.io_timeout,
+                watchdog_fire_timeout_secs: a.watchdog_fire_timeout,
+                host_name: a.host_name.clone(),
+                hold_secs: a.seconds,
+            };
+            Outcome {
+                rv: crate::hold::run(&args),
+                ..Outcome::default()
+            }
+        }
         Command::Direct(d) => match d {
             DirectCommand::Init(a) => direct::init(
                 &a.lease.target(),

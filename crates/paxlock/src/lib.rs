@@ -6,4 +6,5 @@
 
 pub mod cli;
 pub mod direct;
+pub mod hold;
 pub mod render;

@@ -134,3 +134,142 @@ pub fn read_direct(path: &Path, offset: u64, len: usize) -> Vec<u8> {
         .unwrap()
         .into_vec()
 }
+
+/// A real sanlock daemon in its own run dir (unprivileged, no watchdog),
+/// shut down on drop.
+pub struct SanlockDaemon {
+    pub run_dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl SanlockDaemon {
+    pub fn start(host_name: &str) -> SanlockDaemon {
+        // Socket paths are limited to ~108 bytes: keep the run dir short.
+        let run_dir = tempfile::Builder::new()
+            .prefix("pxs")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let log = std::fs::File::create(run_dir.path().join("daemon.log")).unwrap();
+        let child = Command::new("sanlock")
+            .args([
+                "daemon", "-D", "-w", "0", "-l", "0", "-U", "root", "-G", "root", "-L", "-1", "-S",
+                "-1", "-e", host_name,
+            ])
+            .env("SANLOCK_RUN_DIR", run_dir.path())
+            .env("SANLOCK_PRIVILEGED", "0")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start the real sanlock daemon");
+        let d = SanlockDaemon { run_dir, child };
+        for _ in 0..100 {
+            if d.client(&["status"]).code == 0 {
+                return d;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("sanlock daemon did not come up; log: {}", d.log());
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("sanlock");
+        c.arg("client")
+            .args(args)
+            .env("SANLOCK_RUN_DIR", self.run_dir.path());
+        c
+    }
+
+    pub fn client(&self, args: &[&str]) -> Run {
+        run(self.command(args))
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.run_dir.path().join("daemon.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for SanlockDaemon {
+    fn drop(&mut self) {
+        let _ = self.client(&["shutdown", "-f", "1"]);
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `paxlock hold` process; its stdout lines arrive on a channel.
+pub struct PaxlockHost {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    pub seen: Vec<String>,
+}
+
+impl PaxlockHost {
+    pub fn start(args: &[&str]) -> PaxlockHost {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_paxlock"))
+            .arg("hold")
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(l);
+            }
+        });
+        PaxlockHost {
+            child,
+            lines: rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a line containing `needle`; panics after `secs`.
+    pub fn wait_for(&mut self, needle: &str, secs: u64) -> String {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    self.seen.push(l.clone());
+                    if l.contains(needle) {
+                        return l;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!(
+            "paxlock hold never printed {needle:?}; it printed {:?}",
+            self.seen
+        );
+    }
+
+    /// Closes stdin (release and leave) and returns the exit code.
+    pub fn finish(mut self) -> (i32, Vec<String>) {
+        drop(self.child.stdin.take());
+        let code = self.child.wait().unwrap().code().unwrap_or(-1);
+        while let Ok(l) = self
+            .lines
+            .recv_timeout(std::time::Duration::from_millis(200))
+        {
+            self.seen.push(l);
+        }
+        (code, std::mem::take(&mut self.seen))
+    }
+}
+
+impl Drop for PaxlockHost {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

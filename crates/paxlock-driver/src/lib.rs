@@ -1,0 +1,398 @@
+//! The lease engine on real storage.
+//!
+//! [`RealEnv`] implements `paxlock_core::Env` with paxlock-io's O_DIRECT
+//! disks (every I/O has a deadline) and the monotonic clock; its futures
+//! never pend, so the core's `async fn`s run with `block_on`.
+//!
+//! [`Lockspace`] joins a lockspace and keeps the host_id: a renewal thread
+//! per lockspace (so one lockspace's slow storage never delays another's
+//! renewals), and a monitor thread that declares the lease lost once the
+//! last successful renewal is older than id_renewal_fail_seconds, whether
+//! or not the renewal thread is stuck in I/O. Loss is one-way.
+
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use paxlock_core::delta::{self, DeltaHeld, HostEvent, HostState, HostTable, LockspaceConfig};
+use paxlock_core::paxos::{self, AcquireOpts, Held, Member, Mode, ResourceSpec};
+use paxlock_core::{block_on, DiskId, Env, IoFault, LeaseError};
+use paxlock_io::{Access, Disk, IoError};
+
+/// Local monotonic time in ms (CLOCK_MONOTONIC).
+pub fn monotime_ms() -> u64 {
+    paxlock_io::monotime_ms()
+}
+
+/// Disks by id, opened read-write with O_DIRECT.
+#[derive(Debug, Default, Clone)]
+pub struct RealEnv {
+    disks: Arc<Mutex<HashMap<DiskId, Arc<Disk>>>>,
+    paths: Arc<Mutex<HashMap<PathBuf, DiskId>>>,
+}
+
+impl RealEnv {
+    /// An environment with no disks yet.
+    pub fn new() -> RealEnv {
+        RealEnv::default()
+    }
+
+    /// The id of `path`, opening it on first use.
+    pub fn disk(&self, path: &Path) -> Result<DiskId, IoError> {
+        let mut paths = self.paths.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(id) = paths.get(path) {
+            return Ok(*id);
+        }
+        let disk = Disk::open(path, Access::ReadWrite)?;
+        let id = DiskId(paths.len() as u32);
+        paths.insert(path.to_path_buf(), id);
+        self.disks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, Arc::new(disk));
+        Ok(id)
+    }
+
+    fn get(&self, id: DiskId) -> Option<Arc<Disk>> {
+        self.disks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
+    }
+}
+
+fn fault(e: IoError) -> IoFault {
+    match e {
+        IoError::Timeout { .. } | IoError::TooManyStuck { .. } => IoFault::Timeout,
+        e => IoFault::Failed(e.code()),
+    }
+}
+
+impl Env for RealEnv {
+    fn now_ms(&self) -> u64 {
+        monotime_ms()
+    }
+
+    fn random_u64(&self) -> u64 {
+        RandomState::new().build_hasher().finish()
+    }
+
+    async fn sleep_ms(&self, ms: u64) {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+
+    async fn read(
+        &self,
+        disk: DiskId,
+        offset: u64,
+        len: usize,
+        timeout_ms: u64,
+    ) -> Result<Vec<u8>, IoFault> {
+        let d = self.get(disk).ok_or(IoFault::Failed(-19))?;
+        d.read_at(offset, len, Duration::from_millis(timeout_ms))
+            .map(|b| b.into_vec())
+            .map_err(fault)
+    }
+
+    async fn write(
+        &self,
+        disk: DiskId,
+        offset: u64,
+        data: Vec<u8>,
+        timeout_ms: u64,
+    ) -> Result<(), IoFault> {
+        let d = self.get(disk).ok_or(IoFault::Failed(-19))?;
+        d.write_at(offset, &data, Duration::from_millis(timeout_ms))
+            .map_err(fault)
+    }
+}
+
+/// Why our hold on a lockspace ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LossReason {
+    /// No successful renewal for id_renewal_fail_seconds.
+    RenewalTimeout {
+        /// ms since the last successful renewal when it was noticed.
+        gap_ms: u64,
+    },
+    /// A renewal found our slot corrupt or taken.
+    Corrupt(String),
+}
+
+struct Shared {
+    cfg: LockspaceConfig,
+    env: RealEnv,
+    held: Mutex<DeltaHeld>,
+    hosts: Mutex<HostTable>,
+    last_success_ms: AtomicU64,
+    lost: Mutex<Option<LossReason>>,
+    stop: AtomicBool,
+    /// host_id -> until (ms) its bit stays set in our bitmap.
+    bits: Mutex<HashMap<u64, u64>>,
+}
+
+/// A joined lockspace with its renewal and monitor threads.
+pub struct Lockspace {
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Lockspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lockspace")
+            .field("space", &self.shared.cfg.space_name)
+            .field("host_id", &self.shared.cfg.host_id)
+            .finish()
+    }
+}
+
+impl Lockspace {
+    /// Joins (acquires our host_id; about 2 io_timeouts for a free slot)
+    /// and starts renewing.
+    pub fn join(env: RealEnv, cfg: LockspaceConfig) -> Result<Lockspace, LeaseError> {
+        let held = block_on(delta::delta_acquire(&env, &cfg))?;
+        let shared = Arc::new(Shared {
+            last_success_ms: AtomicU64::new(held.last_success_ms),
+            held: Mutex::new(held),
+            hosts: Mutex::new(HostTable::default()),
+            lost: Mutex::new(None),
+            stop: AtomicBool::new(false),
+            bits: Mutex::new(HashMap::new()),
+            cfg,
+            env,
+        });
+        let r = Arc::clone(&shared);
+        let renewal = std::thread::Builder::new()
+            .name(format!("renew-{}", shared.cfg.space_name))
+            .spawn(move || renewal_loop(&r))
+            .map_err(|_| LeaseError::Stopped)?;
+        let m = Arc::clone(&shared);
+        let monitor = std::thread::Builder::new()
+            .name(format!("monitor-{}", shared.cfg.space_name))
+            .spawn(move || monitor_loop(&m))
+            .map_err(|_| LeaseError::Stopped)?;
+        Ok(Lockspace {
+            shared,
+            threads: vec![renewal, monitor],
+        })
+    }
+
+    /// Our generation.
+    pub fn generation(&self) -> u64 {
+        self.shared.held.lock().map(|h| h.generation).unwrap_or(0)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &LockspaceConfig {
+        &self.shared.cfg
+    }
+
+    /// Why the lockspace was lost, if it was.
+    pub fn lost(&self) -> Option<LossReason> {
+        self.shared.lost.lock().map(|l| l.clone()).unwrap_or(None)
+    }
+
+    /// Local ms of the last successful renewal.
+    pub fn last_success_ms(&self) -> u64 {
+        self.shared.last_success_ms.load(Ordering::Acquire)
+    }
+
+    /// What `host_status` reports for `host_id`.
+    pub fn host_state(&self, host_id: u64) -> HostState {
+        let now = monotime_ms();
+        self.shared
+            .hosts
+            .lock()
+            .map(|t| {
+                t.state(
+                    host_id,
+                    self.shared.cfg.host_id,
+                    self.shared.cfg.timeouts,
+                    now,
+                )
+            })
+            .unwrap_or(HostState::Unknown)
+    }
+
+    fn with_member<T>(
+        &self,
+        f: impl FnOnce(&Member<'_>) -> Result<T, LeaseError>,
+    ) -> Result<T, LeaseError> {
+        if self.lost().is_some() {
+            return Err(LeaseError::Stopped);
+        }
+        let m = Member {
+            space: &self.shared.cfg,
+            generation: self.generation(),
+            hosts: &self.shared.hosts,
+            bug: None,
+        };
+        f(&m)
+    }
+
+    /// Acquires a resource lease.
+    pub fn acquire(
+        &self,
+        res: &ResourceSpec,
+        mode: Mode,
+        opts: AcquireOpts,
+    ) -> Result<Held, LeaseError> {
+        self.with_member(|m| block_on(paxos::acquire(&self.shared.env, m, res, mode, opts)))
+    }
+
+    /// Releases a resource lease (no disk I/O once the lockspace is lost:
+    /// others then take it after host_dead_seconds).
+    pub fn release(&self, held: &Held) -> Result<(), LeaseError> {
+        self.with_member(|m| block_on(paxos::release(&self.shared.env, m, held)))
+    }
+
+    /// Converts a held lease.
+    pub fn convert(&self, held: &Held, to: Mode) -> Result<Held, LeaseError> {
+        self.with_member(|m| block_on(paxos::convert(&self.shared.env, m, held, to)))
+    }
+
+    /// Records a request and signals the owner through our bitmap.
+    pub fn request(
+        &self,
+        res: &ResourceSpec,
+        lver: u64,
+        force_mode: u32,
+    ) -> Result<paxos::RequestOutcome, LeaseError> {
+        let out = self.with_member(|m| {
+            block_on(paxos::request(&self.shared.env, m, res, lver, force_mode))
+        })?;
+        if let paxos::RequestOutcome::Recorded { owner_id } = out {
+            let until =
+                monotime_ms() + u64::from(self.shared.cfg.timeouts.set_bitmap_secs()) * 1000;
+            if let Ok(mut b) = self.shared.bits.lock() {
+                b.insert(owner_id, until);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stops renewing and, if the last renewal succeeded and the lease was
+    /// not lost, frees the host_id. Hold no resource leases when calling.
+    pub fn leave(mut self) -> Result<(), LeaseError> {
+        self.stop_threads();
+        let held = self
+            .shared
+            .held
+            .lock()
+            .map(|h| h.clone())
+            .map_err(|_| LeaseError::Stopped)?;
+        if self.lost().is_none() && held.last_renewal_ok {
+            block_on(delta::delta_release(
+                &self.shared.env,
+                &self.shared.cfg,
+                &held,
+            ))?;
+        }
+        Ok(())
+    }
+
+    fn stop_threads(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Lockspace {
+    fn drop(&mut self) {
+        self.stop_threads();
+    }
+}
+
+/// Sleeps up to `ms`, waking early when asked to stop. Returns false on stop.
+fn nap(s: &Shared, ms: u64) -> bool {
+    let end = monotime_ms() + ms;
+    while !s.stop.load(Ordering::Acquire) {
+        let now = monotime_ms();
+        if now >= end {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis((end - now).min(100)));
+    }
+    false
+}
+
+fn renewal_loop(s: &Shared) {
+    let renew_ms = u64::from(s.cfg.timeouts.id_renewal_secs()) * 1000;
+    loop {
+        let last = s.last_success_ms.load(Ordering::Acquire);
+        let due = last + renew_ms + 500;
+        if !nap(s, due.saturating_sub(monotime_ms())) {
+            return;
+        }
+        let now = monotime_ms();
+        let bitmap: Vec<u64> = match s.bits.lock() {
+            Ok(mut b) => {
+                b.retain(|_, until| *until > now);
+                b.keys().copied().collect()
+            }
+            Err(_) => Vec::new(),
+        };
+        let mut held = match s.held.lock() {
+            Ok(h) => h.clone(),
+            Err(_) => return,
+        };
+        let r = block_on(delta::delta_renew(
+            &s.env,
+            &s.cfg,
+            &mut held,
+            &bitmap,
+            HostEvent::default(),
+        ));
+        if let Ok(mut h) = s.held.lock() {
+            *h = held.clone();
+        }
+        match r {
+            Ok(area) => {
+                s.last_success_ms
+                    .store(held.last_success_ms, Ordering::Release);
+                if let Ok(mut t) = s.hosts.lock() {
+                    t.observe(&area, s.cfg.geometry, &s.cfg.space_name, monotime_ms());
+                }
+            }
+            Err(e) if e.is_corrupt_renewal() => {
+                if let Ok(mut l) = s.lost.lock() {
+                    l.get_or_insert(LossReason::Corrupt(e.to_string()));
+                }
+                return;
+            }
+            Err(_) => {
+                // Retried after a short pause; the monitor decides loss.
+                if !nap(s, 500) {
+                    return;
+                }
+            }
+        }
+        if s.lost.lock().map(|l| l.is_some()).unwrap_or(true) {
+            return;
+        }
+    }
+}
+
+fn monitor_loop(s: &Shared) {
+    let fail_ms = u64::from(s.cfg.timeouts.id_renewal_fail_secs()) * 1000;
+    while nap(s, 1000) {
+        let gap_ms = monotime_ms().saturating_sub(s.last_success_ms.load(Ordering::Acquire));
+        if gap_ms >= fail_ms {
+            if let Ok(mut l) = s.lost.lock() {
+                l.get_or_insert(LossReason::RenewalTimeout { gap_ms });
+            }
+            return;
+        }
+        if s.lost.lock().map(|l| l.is_some()).unwrap_or(true) {
+            return;
+        }
+    }
+}
