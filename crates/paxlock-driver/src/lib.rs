@@ -125,9 +125,9 @@ pub enum LossReason {
     Corrupt(String),
 }
 
-struct Shared {
+struct Shared<E> {
     cfg: LockspaceConfig,
-    env: RealEnv,
+    env: E,
     held: Mutex<DeltaHeld>,
     hosts: Mutex<HostTable>,
     last_success_ms: AtomicU64,
@@ -137,13 +137,17 @@ struct Shared {
     bits: Mutex<HashMap<u64, u64>>,
 }
 
+/// An environment the driver can run on threads.
+pub trait ThreadEnv: Env + Clone + Send + Sync + 'static {}
+impl<T: Env + Clone + Send + Sync + 'static> ThreadEnv for T {}
+
 /// A joined lockspace with its renewal and monitor threads.
-pub struct Lockspace {
-    shared: Arc<Shared>,
+pub struct Lockspace<E: ThreadEnv = RealEnv> {
+    shared: Arc<Shared<E>>,
     threads: Vec<JoinHandle<()>>,
 }
 
-impl std::fmt::Debug for Lockspace {
+impl<E: ThreadEnv> std::fmt::Debug for Lockspace<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Lockspace")
             .field("space", &self.shared.cfg.space_name)
@@ -152,10 +156,10 @@ impl std::fmt::Debug for Lockspace {
     }
 }
 
-impl Lockspace {
+impl<E: ThreadEnv> Lockspace<E> {
     /// Joins (acquires our host_id; about 2 io_timeouts for a free slot)
     /// and starts renewing.
-    pub fn join(env: RealEnv, cfg: LockspaceConfig) -> Result<Lockspace, LeaseError> {
+    pub fn join(env: E, cfg: LockspaceConfig) -> Result<Lockspace<E>, LeaseError> {
         let held = block_on(delta::delta_acquire(&env, &cfg))?;
         let shared = Arc::new(Shared {
             last_success_ms: AtomicU64::new(held.last_success_ms),
@@ -205,7 +209,7 @@ impl Lockspace {
 
     /// What `host_status` reports for `host_id`.
     pub fn host_state(&self, host_id: u64) -> HostState {
-        let now = monotime_ms();
+        let now = self.shared.env.now_ms();
         self.shared
             .hosts
             .lock()
@@ -305,14 +309,14 @@ impl Lockspace {
     }
 }
 
-impl Drop for Lockspace {
+impl<E: ThreadEnv> Drop for Lockspace<E> {
     fn drop(&mut self) {
         self.stop_threads();
     }
 }
 
 /// Sleeps up to `ms`, waking early when asked to stop. Returns false on stop.
-fn nap(s: &Shared, ms: u64) -> bool {
+fn nap<E>(s: &Shared<E>, ms: u64) -> bool {
     let end = monotime_ms() + ms;
     while !s.stop.load(Ordering::Acquire) {
         let now = monotime_ms();
@@ -324,7 +328,7 @@ fn nap(s: &Shared, ms: u64) -> bool {
     false
 }
 
-fn renewal_loop(s: &Shared) {
+fn renewal_loop<E: ThreadEnv>(s: &Shared<E>) {
     let renew_ms = u64::from(s.cfg.timeouts.id_renewal_secs()) * 1000;
     loop {
         let last = s.last_success_ms.load(Ordering::Acquire);
@@ -381,7 +385,7 @@ fn renewal_loop(s: &Shared) {
     }
 }
 
-fn monitor_loop(s: &Shared) {
+fn monitor_loop<E>(s: &Shared<E>) {
     let fail_ms = u64::from(s.cfg.timeouts.id_renewal_fail_secs()) * 1000;
     while nap(s, 1000) {
         let gap_ms = monotime_ms().saturating_sub(s.last_success_ms.load(Ordering::Acquire));
