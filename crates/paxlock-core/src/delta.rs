@@ -120,6 +120,10 @@ pub async fn delta_acquire<E: Env>(
     )
     .await?;
     let other = cfg.timeouts.of_peer(first.io_timeout);
+    // The record we build on: the last one read, so that the generation we
+    // write is above every incarnation seen (one may have come and gone
+    // while we waited).
+    let mut base = first;
     if first.timestamp != 0 && !first.resource_name.same_as(&cfg.host_name) {
         // Someone else's, perhaps alive: wait until it would be dead, and
         // take it only if it did not change meanwhile.
@@ -140,13 +144,14 @@ pub async fn delta_acquire<E: Env>(
                 name: again.resource_name.to_string_lossy(),
             });
         }
+        base = again;
     }
-    let mut leader = first;
+    let mut leader = base;
     let start_ms = env.now_ms();
     leader.timestamp = env.now_secs();
     leader.io_timeout = u16::try_from(cfg.timeouts.io_timeout_secs() & 0xff).unwrap_or(0);
     leader.owner_id = cfg.host_id;
-    leader.owner_generation = first.owner_generation + 1;
+    leader.owner_generation = base.owner_generation + 1;
     leader.resource_name = cfg.host_name;
     leader.seal();
     env.write(

@@ -127,9 +127,12 @@ pub enum LeaseError {
     /// A newer request is already recorded.
     #[error("a request for a newer lver {0} is already recorded")]
     RequestLver(u64),
-    /// The request record is damaged.
-    #[error("the request record has a bad magic or version")]
+    /// The request record has a bad magic.
+    #[error("the request record has a bad magic")]
     RequestMagic,
+    /// The request record has an unknown version.
+    #[error("the request record has an unknown version 0x{0:x}")]
+    RequestVersion(u32),
     /// The operation was stopped (lockspace removed, shutdown).
     #[error("stopped")]
     Stopped,
@@ -165,6 +168,7 @@ impl LeaseError {
             LeaseError::RequestOld { .. } => -272,
             LeaseError::RequestLver(_) => -273,
             LeaseError::RequestMagic => -270,
+            LeaseError::RequestVersion(_) => -271,
             LeaseError::Stopped => -201,
         }
     }

@@ -237,7 +237,8 @@ enum BallotEnd {
         dblock: PaxosDblock,
         shared: Vec<u64>,
     },
-    Abort(#[allow(dead_code)] Abort),
+    /// A competing ballot won a phase; carries what we last wrote.
+    Abort(#[allow(dead_code)] Abort, PaxosDblock),
 }
 
 /// One Disk Paxos ballot: phase 1 (promise), choose, phase 2 (accept).
@@ -274,7 +275,7 @@ async fn run_ballot<E: Env>(
         .map_err(|e| (LeaseError::DblockRead(e), false))?;
     let view = match evaluate_phase(&seen_dblocks(&area, g, num_hosts), lver, mbal) {
         Ok(v) => v,
-        Err(a) => return Ok(BallotEnd::Abort(a)),
+        Err(a) => return Ok(BallotEnd::Abort(a, ours)),
     };
     // Choose: the value accepted with the largest bal, else ourselves.
     let inp = view.best.map(|b| b.1).unwrap_or(Inp {
@@ -302,7 +303,7 @@ async fn run_ballot<E: Env>(
             .await
             .map_err(|e| (LeaseError::DblockRead(e), true))?;
         if let Err(a) = evaluate_phase(&seen_dblocks(&area, g, num_hosts), lver, mbal) {
-            return Ok(BallotEnd::Abort(a));
+            return Ok(BallotEnd::Abort(a, ours));
         }
     }
     Ok(BallotEnd::Chosen {
@@ -443,18 +444,14 @@ async fn acquire_inner<E: Env>(
             leader.max_hosts
         };
         let mut mbal = first_mbal(cur.max_mbal, max_hosts, host_id);
-        let mut first_pass = true;
+        // What we last wrote into our dblock in this acquire (None before
+        // our first ballot): release must keep exactly these values.
+        let mut last_written: Option<PaxosDblock> = None;
         for _ in 0..ACQUIRE_ATTEMPTS_MAX {
-            if !first_pass {
+            if let Some(dblock) = last_written {
                 let now = read_leader(env, m, res, g).await?;
                 if now.lver == next_lver {
                     if now.owner_id == host_id && now.owner_generation == m.generation {
-                        let dblock = cur
-                            .seen
-                            .iter()
-                            .find(|s| s.host_id == host_id)
-                            .map(|s| s.dblock)
-                            .unwrap_or_default();
                         return Ok((
                             Held {
                                 res: res.clone(),
@@ -477,7 +474,6 @@ async fn acquire_inner<E: Env>(
                     continue 'restart;
                 }
             }
-            first_pass = false;
             let ballot =
                 run_ballot(env, m, res, g, leader.num_hosts, next_lver, mbal, keep_mode).await;
             let (inp, dblock, shared) = match ballot {
@@ -486,14 +482,15 @@ async fn acquire_inner<E: Env>(
                     dblock,
                     shared,
                 }) => (inp, dblock, shared),
-                Ok(BallotEnd::Abort(_)) => {
+                Ok(BallotEnd::Abort(_, written)) => {
+                    last_written = Some(written);
                     env.sleep_ms(env.random_u64() % 1000).await;
                     mbal += max_hosts;
                     continue;
                 }
                 Err((e, phase2)) => {
                     if phase2 {
-                        retract(env, m, res, g, next_lver).await;
+                        retract(env, m, res, g, next_lver, keep_mode).await;
                     }
                     return Err(e);
                 }
@@ -519,7 +516,7 @@ async fn acquire_inner<E: Env>(
                 .write(res.loc.disk, res.loc.offset, sector, m.io_ms())
                 .await
             {
-                retract(env, m, res, g, next_lver).await;
+                retract(env, m, res, g, next_lver, keep_mode).await;
                 return Err(LeaseError::LeaderWrite(e));
             }
             if !ours {
@@ -544,15 +541,27 @@ async fn acquire_inner<E: Env>(
 }
 
 /// After an I/O error in phase 2 or at commit, our value may still be
-/// chosen: mark our dblock released (keeping its values) and free the
-/// leader if it names us, so the lease does not stay stuck in our name.
-async fn retract<E: Env>(env: &E, m: &Member<'_>, res: &ResourceSpec, g: Geometry, lver: u64) {
-    let d = PaxosDblock {
+/// chosen by another host: as sanlock's `R_ERASE_ALL`, clear our dblock to
+/// `{lver, RELEASED}` and free the leader if it names us, so the lease is
+/// not left held in our name and the next acquirer need not wait. This is
+/// safe because we do not believe we hold the lease: a value some host
+/// believes in stays in that host's own dblock. `keep_mode` keeps our
+/// SHARED mode block when an SH to EX conversion failed: we still hold SH.
+async fn retract<E: Env>(
+    env: &E,
+    m: &Member<'_>,
+    res: &ResourceSpec,
+    g: Geometry,
+    lver: u64,
+    keep_mode: Option<ModeBlock>,
+) {
+    let mut d = PaxosDblock {
         lver,
         flags: DBLOCK_FL_RELEASED,
         ..Default::default()
     };
-    let _ = write_dblock(env, m, res, g, &d, None).await;
+    d.seal();
+    let _ = write_dblock(env, m, res, g, &d, keep_mode).await;
     if let Ok(l) = read_leader(env, m, res, g).await {
         if l.lver == lver
             && l.owner_id == m.host_id()
@@ -696,11 +705,14 @@ pub async fn acquire<E: Env>(
                         e @ (LeaseError::IdLive { .. }
                         | LeaseError::Owned { .. }
                         | LeaseError::Other { .. }),
-                    ) if attempt < SH_RETRIES => {
+                    ) => {
                         // Retry only against a short (shared-acquire) hold.
                         let l = read_leader(env, m, res, m.space.geometry).await.ok();
                         if l.is_none_or(|l| l.flags & LFL_SHORT_HOLD == 0) {
                             return Err(e);
+                        }
+                        if attempt == SH_RETRIES {
+                            return Err(LeaseError::ShRetry);
                         }
                         env.sleep_ms(env.random_u64() % 1000).await;
                     }
@@ -823,8 +835,11 @@ pub async fn request<E: Env>(
         .await
         .map_err(LeaseError::LeaderRead)?;
     let rr = RequestRecord::decode(&b).map_err(|_| LeaseError::RequestMagic)?;
-    if rr.magic != REQ_DISK_MAGIC || rr.version & 0xffff_0000 != REQ_DISK_VERSION & 0xffff_0000 {
+    if rr.magic != REQ_DISK_MAGIC {
         return Err(LeaseError::RequestMagic);
+    }
+    if rr.version & 0xffff_0000 != REQ_DISK_VERSION & 0xffff_0000 {
+        return Err(LeaseError::RequestVersion(rr.version));
     }
     if rr.lver > lver {
         return Err(LeaseError::RequestLver(rr.lver));
