@@ -115,7 +115,6 @@ pub struct AcquireOpts {
 struct AreaRead {
     leader: LeaderRecord,
     geometry: Geometry,
-    seen: Vec<SeenDblock>,
     max_mbal: u64,
 }
 
@@ -179,7 +178,6 @@ async fn read_area<E: Env>(
         return Ok(AreaRead {
             leader,
             geometry: g,
-            seen,
             max_mbal,
         });
     }
