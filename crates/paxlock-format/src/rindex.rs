@@ -239,14 +239,21 @@ impl RindexEntry {
     }
 }
 
-/// Byte offset, within the rindex area, of entry `index`.
-pub fn entry_offset(geometry: Geometry, index: u64) -> u64 {
-    geometry.sector_bytes() + index * RINDEX_ENTRY_LEN as u64
+/// Byte offset, within the rindex area, of entry `index`; `None` if it
+/// does not fit in a u64 (never for an index below `searchable_entries`).
+pub fn entry_offset(geometry: Geometry, index: u64) -> Option<u64> {
+    index
+        .checked_mul(RINDEX_ENTRY_LEN as u64)?
+        .checked_add(geometry.sector_bytes())
 }
 
-/// Absolute offset of the resource lease that entry `index` describes.
-pub fn entry_lease_offset(geometry: Geometry, rx_offset: u64, index: u64) -> u64 {
-    rx_offset + 2 * geometry.align_bytes() + index * geometry.align_bytes()
+/// Absolute offset of the resource lease that entry `index` describes;
+/// `None` if it does not fit in a u64.
+pub fn entry_lease_offset(geometry: Geometry, rx_offset: u64, index: u64) -> Option<u64> {
+    index
+        .checked_add(2)?
+        .checked_mul(geometry.align_bytes())?
+        .checked_add(rx_offset)
 }
 
 /// The entry index whose lease lives at `res_offset`, if `res_offset` is
@@ -301,9 +308,11 @@ mod tests {
     fn entry_positions_match_sanlock() {
         let g = Geometry::new(SectorSize::S512, AlignSize::A1M).unwrap();
         // direct update -e resA:3145728 wrote entry 0 at 0x100200.
-        assert_eq!(1_048_576 + entry_offset(g, 0), 0x100200);
-        assert_eq!(1_048_576 + entry_offset(g, 1), 0x100240);
-        assert_eq!(entry_lease_offset(g, 1_048_576, 0), 3_145_728);
+        assert_eq!(entry_offset(g, 0).map(|o| 1_048_576 + o), Some(0x100200));
+        assert_eq!(entry_offset(g, 1).map(|o| 1_048_576 + o), Some(0x100240));
+        assert_eq!(entry_lease_offset(g, 1_048_576, 0), Some(3_145_728));
+        assert_eq!(entry_lease_offset(g, u64::MAX, 0), None);
+        assert_eq!(entry_offset(g, 1 << 58), None);
         assert_eq!(
             entry_index_for_lease(g, 1_048_576, 4_194_304, 4096),
             Some(1)

@@ -671,9 +671,13 @@ impl OpenRindex {
     }
 
     fn entry(&self, index: u64) -> RindexEntry {
-        let off = rx::entry_offset(self.geometry, index) as usize;
+        let Some(off) =
+            rx::entry_offset(self.geometry, index).and_then(|o| usize::try_from(o).ok())
+        else {
+            return RindexEntry::default();
+        };
         self.area
-            .get(off..off + RINDEX_ENTRY_LEN)
+            .get(off..off.saturating_add(RINDEX_ENTRY_LEN))
             .and_then(|b| RindexEntry::decode(b).ok())
             .unwrap_or_default()
     }
@@ -683,7 +687,9 @@ impl OpenRindex {
     }
 
     fn lease_offset(&self, index: u64) -> u64 {
-        rx::entry_lease_offset(self.geometry, self.header.rx_offset, index)
+        // Indices come from searchable_entries of a header read at its own
+        // rx_offset, so this fits; saturate rather than panic regardless.
+        rx::entry_lease_offset(self.geometry, self.header.rx_offset, index).unwrap_or(u64::MAX)
     }
 
     /// The entry index for a lease offset given by the user.
@@ -808,7 +814,14 @@ pub fn update(
         }
     };
     let ss = rx.geometry.sector_usize();
-    let ent_off = rx::entry_offset(rx.geometry, index) as usize;
+    let Some(ent_off) = rx::entry_offset(rx.geometry, index).and_then(|o| usize::try_from(o).ok())
+    else {
+        return Outcome::fail(
+            L,
+            -277,
+            format!("entry {index} lies outside the resource index"),
+        );
+    };
     let sector_start = ent_off / ss * ss;
     let mut sector = rx.area[sector_start..sector_start + ss].to_vec();
     let in_sector = ent_off - sector_start;
