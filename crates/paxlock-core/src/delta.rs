@@ -424,6 +424,13 @@ impl HostTable {
         let Some(hs) = self.get(host_id) else {
             return true;
         };
+        if generation > hs.owner_generation {
+            // A newer incarnation than our renewals have seen yet: it joined
+            // since our last look (perhaps into a slot we saw free), so it
+            // is alive. sanlock would judge it by the previous incarnation's
+            // record here, and could clear a live holder's mode block.
+            return true;
+        }
         if hs.timestamp == 0 {
             return false;
         }

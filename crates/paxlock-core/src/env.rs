@@ -68,6 +68,13 @@ pub trait Env {
     /// Writes `data` at `offset` of `disk`, waiting at most `timeout_ms`.
     /// After a timeout the write may still land later: callers must allow
     /// for it.
+    ///
+    /// Contract: writes through one environment to overlapping ranges land
+    /// in the order they were issued. An implementation that cannot
+    /// guarantee it (a timed-out write is still in the kernel) must refuse
+    /// the new write with `IoFault::Timeout` rather than let it race the old
+    /// one: otherwise our own stale write could land over a newer one and
+    /// erase, say, a SHARED mode block we still rely on.
     fn write(
         &self,
         disk: DiskId,

@@ -133,6 +133,17 @@ pub enum LeaseError {
     /// The request record has an unknown version.
     #[error("the request record has an unknown version 0x{0:x}")]
     RequestVersion(u32),
+    /// The leader is behind the dblocks (a late commit went back over a
+    /// newer one): nothing is written until it is repaired.
+    #[error("the leader is at lver {leader_lver} but host_id {host_id}'s dblock is at lver {dblock_lver}: the leader went back (a late write); not acting on it")]
+    LeaderBehind {
+        /// The leader's lver.
+        leader_lver: u64,
+        /// Whose dblock is ahead.
+        host_id: u64,
+        /// Its lver.
+        dblock_lver: u64,
+    },
     /// The operation was stopped (lockspace removed, shutdown).
     #[error("stopped")]
     Stopped,
@@ -169,6 +180,7 @@ impl LeaseError {
             LeaseError::RequestLver(_) => -273,
             LeaseError::RequestMagic => -270,
             LeaseError::RequestVersion(_) => -271,
+            LeaseError::LeaderBehind { .. } => -222,
             LeaseError::Stopped => -201,
         }
     }

@@ -116,6 +116,10 @@ struct AreaRead {
     leader: LeaderRecord,
     geometry: Geometry,
     max_mbal: u64,
+    /// Our own dblock as on disk.
+    ours: PaxosDblock,
+    /// Hosts whose mode block says SHARED.
+    shared: Vec<u64>,
 }
 
 fn dblock_sector(g: Geometry, d: &PaxosDblock, mode: Option<ModeBlock>) -> Vec<u8> {
@@ -175,10 +179,36 @@ async fn read_area<E: Env>(
             });
         }
         let max_mbal = seen.iter().map(|s| s.dblock.mbal).max().unwrap_or(0);
+        // A dblock more than one lver ahead of the leader means a later
+        // instance was decided and the leader went back (a commit that
+        // timed out landed late, over a newer one). Acting on that leader
+        // could hand out a lease someone holds: refuse, write nothing.
+        if let Some(ahead) = seen
+            .iter()
+            .find(|s| s.dblock.lver > leader.lver.saturating_add(1))
+        {
+            return Err(LeaseError::LeaderBehind {
+                leader_lver: leader.lver,
+                host_id: ahead.host_id,
+                dblock_lver: ahead.dblock.lver,
+            });
+        }
+        let ours = seen
+            .iter()
+            .find(|s| s.host_id == m.host_id())
+            .map(|s| s.dblock)
+            .unwrap_or_default();
+        let shared = seen
+            .iter()
+            .filter(|s| s.shared)
+            .map(|s| s.host_id)
+            .collect();
         return Ok(AreaRead {
             leader,
             geometry: g,
             max_mbal,
+            ours,
+            shared,
         });
     }
     Err(LeaseError::Leader(
@@ -240,8 +270,8 @@ enum BallotEnd {
 }
 
 /// One Disk Paxos ballot: phase 1 (promise), choose, phase 2 (accept).
-/// `Err((e, true))` means the error came in phase 2, when our value may
-/// still be chosen by another host.
+/// `Err((e, Some(d)))` means the error came in phase 2, after we tried to
+/// write `d`: our value may still be chosen by another host.
 #[allow(clippy::too_many_arguments)]
 async fn run_ballot<E: Env>(
     env: &E,
@@ -252,25 +282,40 @@ async fn run_ballot<E: Env>(
     lver: u64,
     mbal: u64,
     keep_mode: Option<ModeBlock>,
-) -> Result<BallotEnd, (LeaseError, bool)> {
+    prev: Option<PaxosDblock>,
+) -> Result<BallotEnd, (LeaseError, Option<PaxosDblock>)> {
     let sectors = (num_hosts + 2)
         .next_power_of_two()
         .min(g.sectors_per_area());
     let read_len = (sectors * g.sector_bytes()) as usize;
-    // Phase 1: announce our ballot number (sanlock clears our bal/inp here).
-    let mut ours = PaxosDblock {
-        mbal,
-        lver,
-        ..Default::default()
+    // Phase 1: announce our ballot number. sanlock clears our bal/inp here;
+    // we keep a value we accepted earlier at this same lver (as Disk Paxos
+    // does), because it may have been chosen: erasing it could let another
+    // ballot choose a different owner for this lver.
+    let mut ours = match prev.filter(|p| p.lver == lver && p.bal != 0 && p.inp != 0) {
+        Some(p) => PaxosDblock {
+            mbal,
+            lver,
+            bal: p.bal,
+            inp: p.inp,
+            inp2: p.inp2,
+            inp3: p.inp3,
+            ..Default::default()
+        },
+        None => PaxosDblock {
+            mbal,
+            lver,
+            ..Default::default()
+        },
     };
     ours.seal();
     write_dblock(env, m, res, g, &ours, keep_mode)
         .await
-        .map_err(|e| (e, false))?;
+        .map_err(|e| (e, None))?;
     let area = env
         .read(res.loc.disk, res.loc.offset, read_len, m.io_ms())
         .await
-        .map_err(|e| (LeaseError::DblockRead(e), false))?;
+        .map_err(|e| (LeaseError::DblockRead(e), None))?;
     let view = match evaluate_phase(&seen_dblocks(&area, g, num_hosts), lver, mbal) {
         Ok(v) => v,
         Err(a) => return Ok(BallotEnd::Abort(a, ours)),
@@ -294,12 +339,12 @@ async fn run_ballot<E: Env>(
     ours.seal();
     write_dblock(env, m, res, g, &ours, keep_mode)
         .await
-        .map_err(|e| (e, true))?;
+        .map_err(|e| (e, Some(ours)))?;
     if !m.has_bug(PlantedBug::SkipPhase2Read) {
         let area = env
             .read(res.loc.disk, res.loc.offset, read_len, m.io_ms())
             .await
-            .map_err(|e| (LeaseError::DblockRead(e), true))?;
+            .map_err(|e| (LeaseError::DblockRead(e), Some(ours)))?;
         if let Err(a) = evaluate_phase(&seen_dblocks(&area, g, num_hosts), lver, mbal) {
             return Ok(BallotEnd::Abort(a, ours));
         }
@@ -309,6 +354,31 @@ async fn run_ballot<E: Env>(
         dblock: ours,
         shared: view.shared,
     })
+}
+
+/// Whether the owner's dblock says it released this lease at the leader's
+/// lver or later.
+async fn owner_released<E: Env>(
+    env: &E,
+    m: &Member<'_>,
+    res: &ResourceSpec,
+    g: Geometry,
+    leader: &LeaderRecord,
+) -> Result<bool, LeaseError> {
+    let Some(off) = g.dblock_offset(leader.owner_id) else {
+        return Ok(false);
+    };
+    let s = env
+        .read(
+            res.loc.disk,
+            res.loc.offset + off,
+            g.sector_usize(),
+            m.io_ms(),
+        )
+        .await
+        .map_err(LeaseError::DblockRead)?;
+    Ok(PaxosDblock::decode(&s)
+        .is_ok_and(|d| d.checksum_ok() && d.is_released() && d.lver >= leader.lver))
 }
 
 /// Waits until the owner of `leader` is known gone, or fails with IdLive.
@@ -334,6 +404,11 @@ async fn wait_for_owner<E: Env>(
         _ => (env.now_ms(), 0),
     };
     let space = m.space;
+    // Committed on the owner's behalf by another host, and the owner has
+    // already released at this lver (or later): it is gone, go ahead.
+    if leader.write_id != leader.owner_id && owner_released(env, m, res, g, leader).await? {
+        return Ok(true);
+    }
     // Bounded: each pass sleeps 1 s, and the owner is judged dead after at
     // most host_dead_seconds (255 * 8 + wft at worst).
     for _ in 0..4096 {
@@ -360,21 +435,8 @@ async fn wait_for_owner<E: Env>(
         {
             // Alive. If someone else committed it on the owner's behalf, the
             // owner may have released through its dblock alone.
-            if leader.write_id != leader.owner_id {
-                if let Some(off) = g.dblock_offset(owner_id) {
-                    let s = env
-                        .read(
-                            res.loc.disk,
-                            res.loc.offset + off,
-                            g.sector_usize(),
-                            m.io_ms(),
-                        )
-                        .await
-                        .map_err(LeaseError::DblockRead)?;
-                    if PaxosDblock::decode(&s).is_ok_and(|d| d.is_released()) {
-                        return Ok(true);
-                    }
-                }
+            if leader.write_id != leader.owner_id && owner_released(env, m, res, g, leader).await? {
+                return Ok(true);
             }
             return Err(LeaseError::IdLive {
                 owner_id,
@@ -414,6 +476,7 @@ async fn acquire_inner<E: Env>(
     mode: Mode,
     opts: AcquireOpts,
     keep_mode: Option<ModeBlock>,
+    wrote: &mut Option<PaxosDblock>,
 ) -> Result<(Held, Vec<u64>), LeaseError> {
     let host_id = m.host_id();
     let mut hint = m.space.geometry;
@@ -450,6 +513,12 @@ async fn acquire_inner<E: Env>(
                 let now = read_leader(env, m, res, g).await?;
                 if now.lver == next_lver {
                     if now.owner_id == host_id && now.owner_generation == m.generation {
+                        // Another host committed our value for us. Shared
+                        // holders must still be checked: look again.
+                        let shared = match read_area(env, m, res, g).await {
+                            Ok(a) => a.shared,
+                            Err(_) => cur.shared.clone(),
+                        };
                         return Ok((
                             Held {
                                 res: res.clone(),
@@ -460,7 +529,7 @@ async fn acquire_inner<E: Env>(
                                 geometry: g,
                                 generation: m.generation,
                             },
-                            Vec::new(),
+                            shared.into_iter().filter(|&h| h != host_id).collect(),
                         ));
                     }
                     return Err(LeaseError::Owned {
@@ -472,8 +541,19 @@ async fn acquire_inner<E: Env>(
                     continue 'restart;
                 }
             }
-            let ballot =
-                run_ballot(env, m, res, g, leader.num_hosts, next_lver, mbal, keep_mode).await;
+            let prev = last_written.or(Some(cur.ours));
+            let ballot = run_ballot(
+                env,
+                m,
+                res,
+                g,
+                leader.num_hosts,
+                next_lver,
+                mbal,
+                keep_mode,
+                prev,
+            )
+            .await;
             let (inp, dblock, shared) = match ballot {
                 Ok(BallotEnd::Chosen {
                     inp,
@@ -482,17 +562,19 @@ async fn acquire_inner<E: Env>(
                 }) => (inp, dblock, shared),
                 Ok(BallotEnd::Abort(_, written)) => {
                     last_written = Some(written);
+                    *wrote = Some(written);
                     env.sleep_ms(env.random_u64() % 1000).await;
                     mbal += max_hosts;
                     continue;
                 }
                 Err((e, phase2)) => {
-                    if phase2 {
-                        retract(env, m, res, g, next_lver, keep_mode).await;
+                    if let Some(d) = phase2 {
+                        *wrote = Some(retract(env, m, res, g, d, keep_mode).await);
                     }
                     return Err(e);
                 }
             };
+            *wrote = Some(dblock);
             // Commit: the leader caches the decided value.
             let mut new = leader;
             new.lver = next_lver;
@@ -514,10 +596,16 @@ async fn acquire_inner<E: Env>(
                 .write(res.loc.disk, res.loc.offset, sector, m.io_ms())
                 .await
             {
-                retract(env, m, res, g, next_lver, keep_mode).await;
+                *wrote = Some(retract(env, m, res, g, dblock, keep_mode).await);
                 return Err(LeaseError::LeaderWrite(e));
             }
             if !ours {
+                // We committed another host's accepted value. If that host
+                // has since released it (an acquire of its that failed and
+                // retracted), the lease is free again: go round once more.
+                if owner_released(env, m, res, g, &new).await.unwrap_or(false) {
+                    continue 'restart;
+                }
                 return Err(LeaseError::Other { owner_id: inp.inp });
             }
             let held = Held {
@@ -539,26 +627,25 @@ async fn acquire_inner<E: Env>(
 }
 
 /// After an I/O error in phase 2 or at commit, our value may still be
-/// chosen by another host: as sanlock's `R_ERASE_ALL`, clear our dblock to
-/// `{lver, RELEASED}` and free the leader if it names us, so the lease is
-/// not left held in our name and the next acquirer need not wait. This is
-/// safe because we do not believe we hold the lease: a value some host
-/// believes in stays in that host's own dblock. `keep_mode` keeps our
-/// SHARED mode block when an SH to EX conversion failed: we still hold SH.
+/// chosen by another host: rewrite our phase-2 dblock with the RELEASED
+/// flag, and free the leader if it names us, so the lease is not left held
+/// in our name (acquirers treat an owner whose dblock is RELEASED as gone).
+/// Unlike sanlock's `R_ERASE_ALL`, which zeroes the dblock, the accepted
+/// value is kept: it may already be chosen, and erasing it would let
+/// another ballot choose a second owner for the same lver. `keep_mode`
+/// keeps our SHARED mode block when an SH to EX conversion failed: we still
+/// hold SH. Returns what was written (or attempted).
 async fn retract<E: Env>(
     env: &E,
     m: &Member<'_>,
     res: &ResourceSpec,
     g: Geometry,
-    lver: u64,
+    phase2: PaxosDblock,
     keep_mode: Option<ModeBlock>,
-) {
-    let mut d = PaxosDblock {
-        lver,
-        flags: DBLOCK_FL_RELEASED,
-        ..Default::default()
-    };
-    d.seal();
+) -> PaxosDblock {
+    let lver = phase2.lver;
+    let mut d = phase2;
+    d.flags |= DBLOCK_FL_RELEASED; // outside the checksum: it stays valid
     let _ = write_dblock(env, m, res, g, &d, keep_mode).await;
     if let Ok(l) = read_leader(env, m, res, g).await {
         if l.lver == lver
@@ -569,6 +656,7 @@ async fn retract<E: Env>(
             let _ = write_leader_free(env, m, res, g, l).await;
         }
     }
+    d
 }
 
 async fn write_leader_free<E: Env>(
@@ -673,7 +761,8 @@ pub async fn acquire<E: Env>(
 ) -> Result<Held, LeaseError> {
     match mode {
         Mode::Ex => {
-            let (held, shared) = acquire_inner(env, m, res, Mode::Ex, opts, None).await?;
+            let (held, shared) =
+                acquire_inner(env, m, res, Mode::Ex, opts, None, &mut None).await?;
             if shared.is_empty() {
                 return Ok(held);
             }
@@ -686,7 +775,7 @@ pub async fn acquire<E: Env>(
         }
         Mode::Sh => {
             for attempt in 0..=SH_RETRIES {
-                match acquire_inner(env, m, res, Mode::Sh, opts, None).await {
+                match acquire_inner(env, m, res, Mode::Sh, opts, None, &mut None).await {
                     Ok((mut held, _)) => {
                         let mb = ModeBlock {
                             flags: MBLOCK_SHARED,
@@ -694,7 +783,12 @@ pub async fn acquire<E: Env>(
                         };
                         let mut d = held.dblock;
                         d.flags |= DBLOCK_FL_RELEASED;
-                        write_dblock(env, m, res, held.geometry, &d, Some(mb)).await?;
+                        if let Err(e) = write_dblock(env, m, res, held.geometry, &d, Some(mb)).await
+                        {
+                            // Not shared after all: give the short hold back.
+                            let _ = release_leader(env, m, &held).await;
+                            return Err(e);
+                        }
                         held.dblock = d;
                         release_leader(env, m, &held).await?;
                         return Ok(held);
@@ -736,58 +830,85 @@ pub async fn release<E: Env>(env: &E, m: &Member<'_>, held: &Held) -> Result<(),
     }
 }
 
-/// Converts a held lease to `to`. SH to EX fails with `SharedHolders` while
-/// other live hosts hold it shared; we then still hold it shared.
+/// Converts a held lease to `to`, updating `held`. On an error `held`
+/// still describes what we hold: SH to EX fails with `SharedHolders` while
+/// other live hosts hold it shared, and we then still hold it shared (our
+/// SHARED mode block is kept through the ballot), with `held.dblock` being
+/// what we last wrote, so that a later release never writes an older lver.
 pub async fn convert<E: Env>(
     env: &E,
     m: &Member<'_>,
-    held: &Held,
+    held: &mut Held,
     to: Mode,
-) -> Result<Held, LeaseError> {
+) -> Result<(), LeaseError> {
     let g = held.geometry;
+    let mb = ModeBlock {
+        flags: MBLOCK_SHARED,
+        generation: m.generation,
+    };
     match (held.mode, to) {
-        (Mode::Ex, Mode::Ex) | (Mode::Sh, Mode::Sh) => Ok(held.clone()),
+        (Mode::Ex, Mode::Ex) | (Mode::Sh, Mode::Sh) => Ok(()),
         (Mode::Ex, Mode::Sh) => {
-            let mb = ModeBlock {
-                flags: MBLOCK_SHARED,
-                generation: m.generation,
-            };
             let mut d = held.dblock;
             d.flags |= DBLOCK_FL_RELEASED;
             write_dblock(env, m, &held.res, g, &d, Some(mb)).await?;
-            release_leader(env, m, held).await?;
-            Ok(Held {
-                mode: Mode::Sh,
-                dblock: d,
-                ..held.clone()
-            })
+            let ex = held.clone();
+            held.mode = Mode::Sh;
+            held.dblock = d;
+            release_leader(env, m, &ex).await
         }
         (Mode::Sh, Mode::Ex) => {
-            let mb = ModeBlock {
-                flags: MBLOCK_SHARED,
-                generation: m.generation,
-            };
-            let (ex, shared) = acquire_inner(
+            let mut wrote = None;
+            let acquired = acquire_inner(
                 env,
                 m,
                 &held.res,
                 Mode::Ex,
                 AcquireOpts::default(),
                 Some(mb),
+                &mut wrote,
             )
-            .await?;
-            let live = live_shared_holders(env, m, &ex, &shared).await?;
-            if live.is_empty() {
-                write_dblock(env, m, &held.res, g, &ex.dblock, None).await?;
-                return Ok(ex);
+            .await;
+            let (ex, shared) = match acquired {
+                Ok(v) => v,
+                Err(e) => {
+                    if let Some(w) = wrote {
+                        held.dblock = w;
+                    }
+                    return Err(e);
+                }
+            };
+            let live = match live_shared_holders(env, m, &ex, &shared).await {
+                Ok(live) => live,
+                Err(e) => {
+                    back_to_shared(env, m, held, &ex, mb).await;
+                    return Err(e);
+                }
+            };
+            if !live.is_empty() {
+                back_to_shared(env, m, held, &ex, mb).await;
+                return Err(LeaseError::SharedHolders { hosts: live });
             }
-            let mut d = ex.dblock;
-            d.flags |= DBLOCK_FL_RELEASED;
-            write_dblock(env, m, &held.res, g, &d, Some(mb)).await?;
-            release_leader(env, m, &ex).await?;
-            Err(LeaseError::SharedHolders { hosts: live })
+            *held = ex;
+            write_dblock(env, m, &held.res, g, &held.dblock, None).await
         }
     }
+}
+
+/// After a failed SH to EX conversion that committed the leader: give the
+/// leader back and stay shared.
+async fn back_to_shared<E: Env>(
+    env: &E,
+    m: &Member<'_>,
+    held: &mut Held,
+    ex: &Held,
+    mb: ModeBlock,
+) {
+    let mut d = ex.dblock;
+    d.flags |= DBLOCK_FL_RELEASED;
+    let _ = write_dblock(env, m, &held.res, held.geometry, &d, Some(mb)).await;
+    held.dblock = d;
+    let _ = release_leader(env, m, ex).await;
 }
 
 /// What a request found.

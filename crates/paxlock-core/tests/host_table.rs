@@ -326,3 +326,35 @@ fn host_table_fed_by_renewals_sees_a_joining_peer_unknown_then_live() {
     assert_eq!(state_of_b(env.now_ms()), HostState::Fail, "140 s");
     assert_eq!(state_of_b(env.now_ms() + 1_000), HostState::Dead, "141 s");
 }
+
+/// A host seen at generation 1 that rejoined as generation 2 after our last
+/// look (its new mode block carries generation 2) is alive, however stale
+/// its old incarnation looks: we have not observed the new one yet.
+#[test]
+fn host_table_live_for_a_generation_newer_than_observed() {
+    let (_env, t) = seen_renewing(10);
+    let long_after = T + 20_000 + 1_000_000;
+    assert!(
+        !t.live(2, 1, timeouts(10), long_after),
+        "generation 1 is stale"
+    );
+    assert!(
+        t.live(2, 2, timeouts(10), long_after),
+        "generation 2 is newer than we saw"
+    );
+}
+
+/// A slot we saw free (generation 0) whose host has joined since (its mode
+/// block says generation 1) is alive: we have not looked since it joined.
+#[test]
+fn host_table_live_for_a_host_that_joined_a_slot_we_saw_free() {
+    let env = MemEnv::new();
+    init_lockspace(&env, 10);
+    let mut t = HostTable::default();
+    observe(&mut t, &env, T);
+    assert!(!t.live(2, 0, timeouts(10), T + 1), "free when we looked");
+    assert!(
+        t.live(2, 1, timeouts(10), T + 1),
+        "a newer incarnation than we saw"
+    );
+}

@@ -627,10 +627,13 @@ fn paxos_acquire_after_a_phase_2_write_failure_retracts_so_others_need_not_wait(
         // host-b acquires without waiting, though host-a is alive
         env.set_sleep_hook(keep_alive(1));
         env.reset_log();
+        // host-a's accepted value is kept (it may have been chosen), so
+        // host-b's ballot at lver 1 commits host-a, sees host-a's dblock
+        // RELEASED, and takes lver 2 at once.
         let held = b.acquire(&env, Mode::Ex).unwrap();
         assert!(env.sleeps().is_empty(), "{fault:?}");
-        assert_eq!(held.lver, 1);
-        assert_single_owner(&env, 2, b.generation(), 1);
+        assert_eq!(held.lver, 2);
+        assert_single_owner(&env, 2, b.generation(), 2);
     }
 }
 
@@ -677,7 +680,9 @@ fn paxos_acquire_commit_write_failure_retracts_and_leaves_the_lease_free() {
     assert_eq!(leader(&env).lver, 0);
     env.set_sleep_hook(keep_alive(1));
     env.reset_log();
-    assert_eq!(b.acquire(&env, Mode::Ex).unwrap().lver, 1);
+    // lver 1 is committed for host-a (its accepted value is kept), which
+    // released it: host-b takes lver 2 without waiting.
+    assert_eq!(b.acquire(&env, Mode::Ex).unwrap().lver, 2);
     assert!(env.sleeps().is_empty());
 }
 
@@ -1207,4 +1212,104 @@ fn paxos_convert_sh_to_ex_failing_in_phase_2_keeps_our_shared_mode_block() {
         .iter()
         .all(|(_, m)| *m == shared(a.generation())));
     assert_eq!(code(b.acquire(&env, Mode::Ex)), -11);
+}
+
+// ---------------------------------------------------------------------------
+// Fixes found by the simulator (paxlock-sim)
+
+/// A value we accepted at an lver may have been chosen: a later phase 1 at
+/// the same lver keeps it (Disk Paxos), instead of clearing bal/inp as
+/// sanlock does.
+#[test]
+fn paxos_phase_1_keeps_our_accepted_value_at_the_same_lver() {
+    let (env, a, _b) = two_hosts();
+    // Our phase 2 is accepted on disk, then the commit write fails.
+    env.fail_write(RES_DISK, 2, Fault::Io(IoFault::Failed(-5)));
+    assert_eq!(code(a.acquire(&env, Mode::Ex)), -221);
+    let accepted = dblock(&env, 1);
+    assert!(accepted.bal != 0 && accepted.inp == 1);
+    env.reset_log();
+    a.acquire(&env, Mode::Ex).unwrap();
+    let writes = dblock_writes(&env, 1);
+    let phase1 = writes.first().unwrap().0;
+    assert!(phase1.mbal > accepted.mbal);
+    assert_eq!(
+        (phase1.bal, phase1.inp, phase1.inp3),
+        (accepted.bal, accepted.inp, accepted.inp3),
+        "phase 1 kept the value"
+    );
+}
+
+/// A dblock more than one lver ahead of the leader means the leader went
+/// back (a late commit landed over a newer one): acquire refuses with
+/// SANLK_LEADER_DIFF and writes nothing.
+#[test]
+fn paxos_acquire_refuses_a_leader_behind_the_dblocks() {
+    let (env, a, _b) = two_hosts();
+    edit_leader(&env, |l| l.lver = 3);
+    put_dblock(
+        &env,
+        2,
+        PaxosDblock {
+            mbal: 2,
+            bal: 2,
+            inp: 2,
+            inp2: 1,
+            inp3: 5,
+            lver: 5,
+            ..Default::default()
+        },
+        None,
+    );
+    env.reset_log();
+    let e = a.acquire(&env, Mode::Ex).unwrap_err();
+    assert_eq!(e.code(), -222, "{e}");
+    assert_eq!(env.writes(RES_DISK), 0);
+    // one lver ahead is a ballot in progress: fine
+    put_dblock(
+        &env,
+        2,
+        PaxosDblock {
+            mbal: 2,
+            lver: 4,
+            ..Default::default()
+        },
+        None,
+    );
+    assert_eq!(a.acquire(&env, Mode::Ex).unwrap().lver, 4);
+}
+
+/// After an SH to EX conversion fails, the caller's lease (still SH) carries
+/// the dblock we last wrote, so releasing it never writes an older lver.
+#[test]
+fn paxos_failed_convert_hands_back_the_dblock_we_last_wrote() {
+    let (env, a, _b) = two_hosts();
+    let sh = a.acquire(&env, Mode::Sh).unwrap();
+    let mut held = sh.clone();
+    env.fail_write(RES_DISK, 1, Fault::Io(IoFault::Failed(-5)));
+    let e = paxlock_core::block_on(paxlock_core::paxos::convert(
+        &env,
+        &a.member(),
+        &mut held,
+        Mode::Ex,
+    ))
+    .unwrap_err();
+    assert_eq!(e.code(), -211);
+    assert_eq!(held.mode, Mode::Sh);
+    assert_eq!(
+        held.dblock.lver,
+        sh.lver + 1,
+        "the conversion's ballot lver"
+    );
+    assert_eq!(held.dblock, {
+        let mut d = dblock(&env, 1);
+        d.flags = held.dblock.flags;
+        d
+    });
+    a.release(&env, &held).unwrap();
+    assert_eq!(
+        dblock(&env, 1).lver,
+        sh.lver + 1,
+        "release did not go back to the older lver"
+    );
 }

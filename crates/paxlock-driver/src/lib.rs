@@ -69,7 +69,9 @@ impl RealEnv {
 
 fn fault(e: IoError) -> IoFault {
     match e {
-        IoError::Timeout { .. } | IoError::TooManyStuck { .. } => IoFault::Timeout,
+        IoError::Timeout { .. } | IoError::TooManyStuck { .. } | IoError::WriteInFlight { .. } => {
+            IoFault::Timeout
+        }
         e => IoFault::Failed(e.code()),
     }
 }
@@ -256,8 +258,8 @@ impl<E: ThreadEnv> Lockspace<E> {
         self.with_member(|m| block_on(paxos::release(&self.shared.env, m, held)))
     }
 
-    /// Converts a held lease.
-    pub fn convert(&self, held: &Held, to: Mode) -> Result<Held, LeaseError> {
+    /// Converts a held lease; on error `held` still describes what we hold.
+    pub fn convert(&self, held: &mut Held, to: Mode) -> Result<(), LeaseError> {
         self.with_member(|m| block_on(paxos::convert(&self.shared.env, m, held, to)))
     }
 

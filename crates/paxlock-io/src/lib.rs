@@ -108,6 +108,16 @@ pub enum IoError {
         /// The deadline used.
         timeout: Duration,
     },
+    /// An earlier write to an overlapping range has not completed yet (it
+    /// timed out and is still in the kernel). Issuing another could let the
+    /// two land in the wrong order, so the new one is refused.
+    #[error("{path}: an earlier write at offset {offset} is still in flight; not writing over it")]
+    WriteInFlight {
+        /// The path.
+        path: PathBuf,
+        /// The offset of the refused write.
+        offset: u64,
+    },
     /// Too many earlier I/Os on this disk are still stuck.
     #[error("{path}: {stuck} earlier I/Os have not completed; the storage is not responding")]
     TooManyStuck {
@@ -149,7 +159,9 @@ impl IoError {
         match self {
             IoError::NotFound { .. } | IoError::NotADisk { .. } => -19,
             IoError::NoDirectIo { .. } | IoError::Misaligned { .. } => -22,
-            IoError::Timeout { .. } | IoError::TooManyStuck { .. } => -202,
+            IoError::Timeout { .. }
+            | IoError::TooManyStuck { .. }
+            | IoError::WriteInFlight { .. } => -202,
             IoError::PastEnd { .. } | IoError::Short { .. } => -5,
             IoError::Os { source, .. } => source.raw_os_error().map_or(-5, |e| -e),
         }
@@ -183,6 +195,8 @@ pub struct Disk {
     logical_sector_size_bytes: u32,
     size_bytes: u64,
     stuck: Arc<AtomicUsize>,
+    /// Byte ranges of writes not yet completed by the kernel.
+    writes_in_flight: Arc<std::sync::Mutex<Vec<(u64, u64)>>>,
 }
 
 impl Disk {
@@ -244,6 +258,7 @@ impl Disk {
             logical_sector_size_bytes,
             size_bytes,
             stuck: Arc::new(AtomicUsize::new(0)),
+            writes_in_flight: Arc::new(std::sync::Mutex::new(Vec::new())),
         })
     }
 
@@ -377,11 +392,38 @@ impl Disk {
     }
 
     /// Writes `data` at `offset` (O_SYNC: durable when this returns Ok).
+    ///
+    /// Writes to one range land in the order they were issued: a write that
+    /// overlaps an earlier one still in flight (timed out, not yet
+    /// completed by the kernel) is refused with [`IoError::WriteInFlight`].
     pub fn write_at(&self, offset: u64, data: &[u8], timeout: Duration) -> Result<(), IoError> {
         let len = data.len();
         self.check_range("write", offset, len)?;
+        let range = (offset, offset + len as u64);
+        {
+            let mut flying = self
+                .writes_in_flight
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if flying.iter().any(|&(a, b)| a < range.1 && range.0 < b) {
+                return Err(IoError::WriteInFlight {
+                    path: self.path.clone(),
+                    offset,
+                });
+            }
+            flying.push(range);
+        }
         let buf = AlignedBuf::from_slice(data);
+        let flying = Arc::clone(&self.writes_in_flight);
+        let done = move || {
+            let mut f = flying.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(i) = f.iter().position(|&r| r == range) {
+                f.swap_remove(i);
+            }
+        };
+        let guard = OnDrop(Some(done));
         let r = self.run("write", offset, len, timeout, move |file| {
+            let _guard = guard; // the range is free again once the kernel is done
             let mut done = 0;
             while done < len {
                 match file.write_at(&buf.as_slice()[done..], offset + done as u64) {
@@ -408,6 +450,18 @@ impl Disk {
                 op: "write",
                 source: e,
             }),
+        }
+    }
+}
+
+/// Runs a closure when dropped (here: on the I/O thread, once the kernel
+/// has finished with a write, or if the thread could not be started).
+struct OnDrop<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
         }
     }
 }
@@ -482,6 +536,31 @@ mod tests {
             "{e}"
         );
         assert_eq!(std::fs::metadata(&p).unwrap().len(), 4096);
+    }
+
+    #[test]
+    fn a_write_over_one_still_in_flight_is_refused() {
+        let (_d, p) = scratch(1 << 20);
+        let disk = Disk::open(&p, Access::ReadWrite).unwrap();
+        // stands for a timed-out write of [4096, 8192) still in the kernel
+        disk.writes_in_flight.lock().unwrap().push((4096, 8192));
+        let e = disk
+            .write_at(7680, &[1u8; 512], Duration::from_secs(5))
+            .unwrap_err();
+        assert!(
+            matches!(e, IoError::WriteInFlight { offset: 7680, .. }),
+            "{e}"
+        );
+        assert_eq!(e.code(), -202);
+        // other ranges are fine, and a completed write frees its range
+        disk.write_at(8192, &[2u8; 512], Duration::from_secs(5))
+            .unwrap();
+        disk.write_at(8192, &[3u8; 512], Duration::from_secs(5))
+            .unwrap();
+        assert_eq!(disk.writes_in_flight.lock().unwrap().len(), 1);
+        disk.writes_in_flight.lock().unwrap().clear();
+        disk.write_at(4096, &[4u8; 512], Duration::from_secs(5))
+            .unwrap();
     }
 
     #[test]

@@ -43,24 +43,16 @@ impl Bug {
     }
 }
 
-/// Workarounds for paxlock-core bugs found by this simulator and still
-/// present in the core it was last run against (commit 6320294), so that a
-/// run can go on looking for other problems. Each is counted in [`Stats`]
-/// (`crate::Stats`) and can be turned off to reproduce its bug
-/// (`--no-workaround NAME`). Three more bugs it found (unsealed retract
-/// dblock, SH mode block cleared by a failed SH->EX conversion, stale
-/// dblock when another host committed us) were fixed in the core
-/// (d44d746), and their workarounds removed.
+/// Workarounds for paxlock-core bugs this simulator found. All of them are
+/// fixed in the core now (keep-accepted, ex-shared, refresh-hosts,
+/// fresh-dblock; and write ordering became part of the `Env` contract,
+/// which the simulated disk enforces), so they are all off by default. They
+/// stay available (`--workaround NAME`) to study a failing seed of an older
+/// core. Three earlier bugs (unsealed retract dblock, SH mode block cleared
+/// by a failed SH->EX conversion, stale dblock when another host committed
+/// us) were fixed before these switches existed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Workarounds {
-    /// `write-order`: the core forgets a timed-out write and may write the
-    /// same sector again while the old write is still in flight; the old
-    /// one then lands last and undoes the new one (it can erase our
-    /// accepted value or our SHARED mode block). Spec section 6: "MUST NOT
-    /// abandon and forget a timed-out write while it keeps running". The
-    /// simulated I/O engine keeps one host's writes to one sector in order:
-    /// a write lands only after that host's earlier writes to that sector.
-    pub write_order: bool,
     /// `keep-accepted`: an accepted value at an lver must never be erased
     /// (spec section 7 items 2, 13 and 14), but paxlock-core erases ours in
     /// two ways: `retract` (after an I/O error in phase 2 or at commit)
@@ -109,25 +101,22 @@ pub struct Workarounds {
 }
 
 impl Workarounds {
-    /// All on (the default).
+    /// All on.
     pub const ALL: Workarounds = Workarounds {
-        write_order: true,
         keep_accepted: true,
         ex_shared: true,
         refresh_hosts: true,
         fresh_dblock: true,
     };
-    /// All off.
+    /// All off (the default: the core has the fixes).
     pub const NONE: Workarounds = Workarounds {
-        write_order: false,
         keep_accepted: false,
         ex_shared: false,
         refresh_hosts: false,
         fresh_dblock: false,
     };
     /// The CLI names.
-    pub const NAMES: [&'static str; 6] = [
-        "write-order",
+    pub const NAMES: [&'static str; 5] = [
         "keep-accepted",
         "ex-shared",
         "refresh-hosts",
@@ -135,10 +124,29 @@ impl Workarounds {
         "all",
     ];
 
+    /// Turns on the workaround called `name` (or `all`).
+    pub fn enable(&mut self, name: &str) -> bool {
+        match name {
+            "keep-accepted" => self.keep_accepted = true,
+            "ex-shared" => self.ex_shared = true,
+            "refresh-hosts" => self.refresh_hosts = true,
+            "fresh-dblock" => self.fresh_dblock = true,
+            "all" => *self = Workarounds::ALL,
+            _ => return false,
+        }
+        true
+    }
+
+    /// The names of the workarounds that are on.
+    pub fn enabled(&self) -> Vec<&'static str> {
+        let all = Workarounds::ALL.disabled();
+        let off = self.disabled();
+        all.into_iter().filter(|n| !off.contains(n)).collect()
+    }
+
     /// Turns off the workaround called `name` (or `all`).
     pub fn disable(&mut self, name: &str) -> bool {
         match name {
-            "write-order" => self.write_order = false,
             "keep-accepted" => self.keep_accepted = false,
             "ex-shared" => self.ex_shared = false,
             "refresh-hosts" => self.refresh_hosts = false,
@@ -152,7 +160,6 @@ impl Workarounds {
     /// The names of those turned off.
     pub fn disabled(&self) -> Vec<&'static str> {
         let all = [
-            (self.write_order, "write-order"),
             (self.keep_accepted, "keep-accepted"),
             (self.ex_shared, "ex-shared"),
             (self.refresh_hosts, "refresh-hosts"),
@@ -213,7 +220,7 @@ impl SimConfig {
             faults: FaultChoice::Random,
             full_trace: false,
             trace_tail: 120,
-            workarounds: Workarounds::ALL,
+            workarounds: Workarounds::NONE,
             duration_ms: None,
         }
     }

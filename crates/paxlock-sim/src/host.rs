@@ -23,7 +23,7 @@ use std::sync::Mutex;
 use paxlock_core::delta::{self, DeltaHeld, HostEvent, HostTable, LockspaceConfig};
 use paxlock_core::paxos::{self, AcquireOpts, Held, Member, Mode, PlantedBug, RequestOutcome};
 use paxlock_core::{DiskId, Env, IoFault, LeaseError, LeaseLoc};
-use paxlock_format::{LeaderRecord, ModeBlock, Name, PaxosDblock};
+use paxlock_format::{LeaderRecord, ModeBlock, Name};
 
 use crate::env::SimEnv;
 use crate::trace::{EndWhy, Ev, Op};
@@ -531,7 +531,12 @@ async fn convert(env: &ClientEnv, ep: &Epoch, p: &Params, r: usize, held: Held) 
     }
     op_start(env, r, op);
     let m = ep.member();
-    let result = paxos::convert(env, &m, &held, to).await;
+    // On failure the core leaves `updated` describing what we still hold,
+    // with our dblock as last written.
+    let mut updated = held.clone();
+    let result = paxos::convert(env, &m, &mut updated, to)
+        .await
+        .map(|()| updated.clone());
     if let Ok(ex) = &result {
         if to == Mode::Ex && !ep.lost.get() && undo_grant(env, ep, p, r).await {
             // Give the lease up entirely (as EX: clears our mode block too).
@@ -567,11 +572,7 @@ async fn convert(env: &ClientEnv, ep: &Epoch, p: &Params, r: usize, held: Held) 
                 set_local(ep, r, Local::Free);
                 return;
             }
-            let kept = if p.workarounds.fresh_dblock {
-                fresh_dblock(env, p, r, &held).await
-            } else {
-                Some(held)
-            };
+            let kept = Some(updated);
             let Some(held) = kept else {
                 // We cannot tell what our dblock holds: give the lease up
                 // without writing anything (it stays on disk in our name).
@@ -596,33 +597,6 @@ async fn convert(env: &ClientEnv, ep: &Epoch, p: &Params, r: usize, held: Held) 
             }
         }
     }
-}
-
-/// Workaround `fresh-dblock`: `held` with our dblock as it is on disk now
-/// (when it is at least as new as `held`'s); `None` if it cannot be read.
-async fn fresh_dblock(env: &ClientEnv, p: &Params, r: usize, held: &Held) -> Option<Held> {
-    let res = &p.resources[r];
-    let g = held.geometry;
-    let off = g.dblock_offset(env.host as u64 + 1)?;
-    let sector = env
-        .read(
-            res.loc.disk,
-            res.loc.offset + off,
-            g.sector_usize(),
-            p.io_ms(),
-        )
-        .await
-        .ok()?;
-    let d = PaxosDblock::decode(&sector).ok()?;
-    if !d.checksum_ok() {
-        return None;
-    }
-    let mut fresh = held.clone();
-    if d.lver >= held.dblock.lver && d != held.dblock {
-        fresh.dblock = d;
-        env.with(|w| w.stats.dblocks_refreshed += 1);
-    }
-    Some(fresh)
 }
 
 /// Asks the current owner to give the lease up (force), as

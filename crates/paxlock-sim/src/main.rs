@@ -69,11 +69,11 @@ struct Cli {
     /// Simulated seconds per seed (default 150).
     #[arg(long, value_parser = clap::value_parser!(u64).range(30..))]
     duration: Option<u64>,
-    /// Turn off a workaround for a known paxlock-core bug, to reproduce it:
-    /// write-order, keep-accepted, ex-shared, refresh-hosts, fresh-dblock,
-    /// or all (repeatable).
+    /// Turn on a workaround for a paxlock-core bug that is fixed now (to
+    /// study seeds of an older core): keep-accepted, ex-shared,
+    /// refresh-hosts, fresh-dblock, or all (repeatable).
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Workarounds::NAMES))]
-    no_workaround: Vec<String>,
+    workaround: Vec<String>,
 }
 
 impl Cli {
@@ -98,9 +98,9 @@ impl Cli {
     }
 
     fn workarounds(&self) -> Workarounds {
-        let mut w = Workarounds::ALL;
-        for n in &self.no_workaround {
-            w.disable(n);
+        let mut w = Workarounds::NONE;
+        for n in &self.workaround {
+            w.enable(n);
         }
         w
     }
@@ -121,8 +121,8 @@ impl Cli {
         if let Some(d) = self.duration {
             s.push_str(&format!(" --duration {d}"));
         }
-        for n in self.workarounds().disabled() {
-            s.push_str(&format!(" --no-workaround {n}"));
+        for n in self.workarounds().enabled() {
+            s.push_str(&format!(" --workaround {n}"));
         }
         if self.faults != FaultsArg::Random {
             s.push_str(&format!(

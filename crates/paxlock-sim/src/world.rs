@@ -414,18 +414,29 @@ impl World {
         self.check_disk(disk, offset, data.len());
         let (task, host) = self.current();
         let slot = Rc::new(RefCell::new(None));
-        let (mut done_ms, mut end) = self.plan_io(host, data.len(), timeout_ms);
-        if self.workarounds.write_order && end != IoEnd::Eio {
-            let last = self.last_land_ms.entry((host, offset)).or_insert(0);
-            if done_ms <= *last {
-                done_ms = *last + 1;
-                self.stats.writes_ordered += 1;
-                if done_ms > self.now_ms + timeout_ms && end == IoEnd::Ok {
-                    end = IoEnd::Timeout;
-                    self.stats.io_timeouts += 1;
-                }
-            }
-            *last = done_ms;
+        let (done_ms, end) = self.plan_io(host, data.len(), timeout_ms);
+        // The Env contract (paxlock_core::env): a write to a sector that
+        // still has an earlier write of this host in flight is refused at
+        // once and never lands, so writes to one sector land in issue order
+        // (paxlock-io does the same on real disks).
+        let in_flight_until = self.last_land_ms.get(&(host, offset)).copied().unwrap_or(0);
+        if in_flight_until > self.now_ms {
+            self.stats.writes_ordered += 1;
+            self.stats.io_timeouts += 1;
+            let now = self.now_ms;
+            self.push(
+                now,
+                EventKind::IoFailed {
+                    task,
+                    slot: slot.clone(),
+                    fault: IoFault::Timeout,
+                    write: true,
+                },
+            );
+            return slot;
+        }
+        if end != IoEnd::Eio {
+            self.last_land_ms.insert((host, offset), done_ms);
         }
         self.next_io += 1;
         let id = self.next_io;

@@ -725,7 +725,8 @@ impl Host {
 
     /// Converts a held lease.
     pub fn convert(&self, env: &MemEnv, held: &Held, to: Mode) -> Result<Held, LeaseError> {
-        block_on(paxos::convert(env, &self.member(), held, to))
+        let mut h = held.clone();
+        block_on(paxos::convert(env, &self.member(), &mut h, to)).map(|()| h)
     }
 }
 
