@@ -93,6 +93,19 @@ pub async fn read_slot<E: Env>(
     Ok(leader)
 }
 
+/// Reads and verifies our own slot.
+async fn read_own_slot<E: Env>(env: &E, cfg: &LockspaceConfig) -> Result<LeaderRecord, LeaseError> {
+    read_slot(
+        env,
+        cfg.loc,
+        cfg.geometry,
+        &cfg.space_name,
+        cfg.host_id,
+        cfg.io_ms(),
+    )
+    .await
+}
+
 fn write_sector(leader: &LeaderRecord, geometry: Geometry, bitmap: &[u64]) -> Vec<u8> {
     let mut sector = vec![0u8; geometry.sector_usize()];
     let _ = leader.encode(&mut sector); // a sector is always >= 512 bytes
@@ -110,15 +123,7 @@ pub async fn delta_acquire<E: Env>(
     cfg: &LockspaceConfig,
 ) -> Result<DeltaHeld, LeaseError> {
     let slot_off = cfg.slot_offset()?;
-    let first = read_slot(
-        env,
-        cfg.loc,
-        cfg.geometry,
-        &cfg.space_name,
-        cfg.host_id,
-        cfg.io_ms(),
-    )
-    .await?;
+    let first = read_own_slot(env, cfg).await?;
     let other = cfg.timeouts.of_peer(first.io_timeout);
     // The record we build on: the last one read, so that the generation we
     // write is above every incarnation seen (one may have come and gone
@@ -129,15 +134,7 @@ pub async fn delta_acquire<E: Env>(
         // take it only if it did not change meanwhile.
         env.sleep_ms(u64::from(other.delta_large_delay_secs()) * 1000)
             .await;
-        let again = read_slot(
-            env,
-            cfg.loc,
-            cfg.geometry,
-            &cfg.space_name,
-            cfg.host_id,
-            cfg.io_ms(),
-        )
-        .await?;
+        let again = read_own_slot(env, cfg).await?;
         if again != first && again.timestamp != 0 {
             return Err(LeaseError::HostIdBusy {
                 host_id: cfg.host_id,
@@ -164,15 +161,7 @@ pub async fn delta_acquire<E: Env>(
     .map_err(LeaseError::LeaderWrite)?;
     env.sleep_ms(u64::from(other.delta_short_delay_secs()) * 1000)
         .await;
-    let check = read_slot(
-        env,
-        cfg.loc,
-        cfg.geometry,
-        &cfg.space_name,
-        cfg.host_id,
-        cfg.io_ms(),
-    )
-    .await?;
+    let check = read_own_slot(env, cfg).await?;
     if check != leader {
         return Err(LeaseError::HostIdBusy {
             host_id: cfg.host_id,

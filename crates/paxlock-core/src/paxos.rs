@@ -162,9 +162,7 @@ async fn read_area<E: Env>(
             .read(res.loc.disk, res.loc.offset, g.align_usize(), m.io_ms())
             .await
             .map_err(LeaseError::LeaderRead)?;
-        let leader =
-            LeaderRecord::decode(&area).map_err(|_| LeaseError::LeaderRead(IoFault::Failed(-5)))?;
-        leader.verify_paxos(&res.space_name, &res.name, m.host_id())?;
+        let leader = verified_leader(&area, m, res)?;
         match leader.geometry() {
             Some(lg) if lg != g => {
                 g = lg; // the lease says otherwise: read again with its geometry
@@ -229,8 +227,17 @@ async fn read_leader<E: Env>(
         .read(res.loc.disk, res.loc.offset, g.sector_usize(), m.io_ms())
         .await
         .map_err(LeaseError::LeaderRead)?;
+    verified_leader(&b, m, res)
+}
+
+/// Decodes the leader at the start of `bytes` and checks it as sanlock does.
+fn verified_leader(
+    bytes: &[u8],
+    m: &Member<'_>,
+    res: &ResourceSpec,
+) -> Result<LeaderRecord, LeaseError> {
     let leader =
-        LeaderRecord::decode(&b).map_err(|_| LeaseError::LeaderRead(IoFault::Failed(-5)))?;
+        LeaderRecord::decode(bytes).map_err(|_| LeaseError::LeaderRead(IoFault::Failed(-5)))?;
     leader.verify_paxos(&res.space_name, &res.name, m.host_id())?;
     Ok(leader)
 }
