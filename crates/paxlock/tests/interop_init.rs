@@ -138,7 +138,9 @@ fn init_on_a_4k_sector_loop_device_is_byte_identical() {
     let fb = file(dir.path(), "b.img", 32 * MIB, 0);
     let da = LoopDev::new(&fa, 4096);
     let db = LoopDev::new(&fb, 4096);
-    let cases: [(&str, String, &[&str]); 4] = [
+    // Every 4K geometry (the default is 4096/8M on this device), lockspaces
+    // and resources, with -o, and a cleared resource.
+    let cases: [(&str, String, &[&str]); 7] = [
         ("-s", "L4:0:{}:0".into(), &[]),
         ("-r", "L4:R4:{}:8388608".into(), &[]),
         (
@@ -147,10 +149,21 @@ fn init_on_a_4k_sector_loop_device_is_byte_identical() {
             &["-Z", "4096", "-A", "1M"],
         ),
         (
+            "-r",
+            "L4:RC:{}:17825792".into(),
+            &["-Z", "4096", "-A", "1M", "-z", "1"],
+        ),
+        (
             "-s",
             "L5:0:{}:20971520".into(),
             &["-Z", "4096", "-A", "2M", "-o", "5"],
         ),
+        (
+            "-r",
+            "L5:R6:{}:25165824".into(),
+            &["-Z", "4096", "-A", "4M"],
+        ),
+        ("-s", "L6:0:{}:29360128".into(), &["-Z", "4096", "-A", "1M"]),
     ];
     for (flag, lease, extra) in &cases {
         for (dev, tool) in [(&da.dev, "sanlock"), (&db.dev, "paxlock")] {
@@ -170,8 +183,13 @@ fn init_on_a_4k_sector_loop_device_is_byte_identical() {
             );
         }
     }
-    let x = read_direct(&da.dev, 0, (32 * MIB) as usize);
-    let y = read_direct(&db.dev, 0, (32 * MIB) as usize);
+    let mut x = read_direct(&da.dev, 0, (32 * MIB) as usize);
+    let mut y = read_direct(&db.dev, 0, (32 * MIB) as usize);
+    // The cleared lease's write_timestamp is the writer's monotonic time.
+    let ts = 17 * MIB as usize + 192..17 * MIB as usize + 200;
+    assert!(y[ts.clone()].iter().any(|&b| b != 0));
+    x[ts.clone()].fill(0);
+    y[ts].fill(0);
     assert!(x.iter().any(|&b| b != 0));
     if let Some(i) = x.iter().zip(&y).position(|(p, q)| p != q) {
         panic!(
