@@ -57,8 +57,9 @@ pub enum Command {
     /// host_id), acquires each -r RESOURCE in order (append :SH for a shared
     /// lease), prints `holding`, and on stdin EOF releases them and frees
     /// the host_id. If renewals fail for 8 io_timeouts it prints
-    /// `LEASES LOST` and exits 1. There is no watchdog here: do not use it
-    /// to protect real data (use the daemon).
+    /// `LEASES LOST` and exits 1. There is no watchdog here, so nothing resets
+    /// a host that cannot stop using its leases: do not use it to protect
+    /// real data (that is the daemon's job, still to come).
     #[command(after_help = LEASE_STRINGS)]
     Hold(HoldCliArgs),
 }

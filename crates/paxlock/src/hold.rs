@@ -75,6 +75,41 @@ fn geometry_at(path: &str, offset: u64) -> Result<Geometry, String> {
     })
 }
 
+/// While alive, prints the seconds waited on stderr once a second, when
+/// stderr is a terminal (joining a lockspace takes 2 io_timeouts or more).
+struct Ticker(
+    Option<mpsc::Sender<()>>,
+    Option<std::thread::JoinHandle<()>>,
+);
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        drop(self.0.take());
+        if let Some(t) = self.1.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn progress_ticker(what: &'static str) -> Ticker {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return Ticker(None, None);
+    }
+    let (tx, rx) = mpsc::channel::<()>();
+    let t = std::thread::spawn(move || {
+        let mut secs = 0;
+        while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(Duration::from_secs(1)) {
+            secs += 1;
+            eprint!("\r{what}: {secs} s ");
+        }
+        if secs > 0 {
+            eprintln!();
+        }
+    });
+    Ticker(Some(tx), Some(t))
+}
+
 /// Runs `hold`; returns the process exit code.
 pub fn run(a: &HoldArgs) -> i32 {
     let ls = &a.lockspace;
@@ -124,7 +159,10 @@ pub fn run(a: &HoldArgs) -> i32 {
         timeouts.delta_short_delay_secs(),
         timeouts.host_dead_secs() + timeouts.delta_short_delay_secs()
     ));
-    let space = match Lockspace::join(env.clone(), cfg) {
+    let ticker = progress_ticker("joining");
+    let joined = Lockspace::join(env.clone(), cfg);
+    drop(ticker);
+    let space = match joined {
         Ok(s) => s,
         Err(e) => {
             say(format!(
