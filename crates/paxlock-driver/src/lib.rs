@@ -226,6 +226,26 @@ impl<E: ThreadEnv> Lockspace<E> {
             .unwrap_or(HostState::Unknown)
     }
 
+    /// Every host slot our renewals have seen with an owner or a
+    /// timestamp: (host_id, what we saw, its state).
+    pub fn hosts(&self) -> Vec<(u64, paxlock_core::delta::HostStatus, HostState)> {
+        let now = self.shared.env.now_ms();
+        let Ok(t) = self.shared.hosts.lock() else {
+            return Vec::new();
+        };
+        (1..=self.shared.cfg.geometry.max_hosts())
+            .filter_map(|h| t.get(h).map(|hs| (h, hs)))
+            .filter(|(_, hs)| hs.timestamp != 0 || hs.owner_id != 0)
+            .map(|(h, hs)| {
+                (
+                    h,
+                    hs,
+                    t.state(h, self.shared.cfg.host_id, self.shared.cfg.timeouts, now),
+                )
+            })
+            .collect()
+    }
+
     fn with_member<T>(
         &self,
         f: impl FnOnce(&Member<'_>) -> Result<T, LeaseError>,

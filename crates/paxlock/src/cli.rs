@@ -62,6 +62,74 @@ pub enum Command {
     /// real data (that is the daemon's job, still to come).
     #[command(after_help = LEASE_STRINGS)]
     Hold(HoldCliArgs),
+
+    /// Run the lease daemon (work in progress): sanlock's client protocol
+    /// on $SANLOCK_RUN_DIR/sanlock.sock (default /run/sanlock), so that the
+    /// `sanlock client` CLI, libsanlock and python3-sanlock talk to paxlock.
+    ///
+    /// Takes sanlock's daemon options; those not implemented yet are
+    /// accepted and ignored. There is no watchdog yet (run with -w 0), and
+    /// lease loss does not kill holders yet.
+    #[command(disable_help_flag = true)]
+    Daemon(DaemonArgs),
+}
+
+/// `paxlock daemon` options (sanlock's; `-h` is sanlock's priority option,
+/// so help is `--help` only).
+#[derive(Debug, Clone, Args)]
+pub struct DaemonArgs {
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Stay in the foreground, log to stderr.
+    #[arg(short = 'D')]
+    pub foreground: bool,
+    /// Use the watchdog: only 0 is supported yet.
+    #[arg(short = 'w', value_name = "0|1", default_value_t = 1)]
+    pub watchdog: u8,
+    /// Our host name in delta leases (default: a fresh random UUID).
+    #[arg(short = 'e', value_name = "NAME")]
+    pub host_name: Option<String>,
+    /// Default io_timeout of lockspaces added without one.
+    #[arg(short = 'o', value_name = "SECONDS", default_value_t = 10)]
+    pub io_timeout: u32,
+    /// Accepted for compatibility (sanlock: user, group, mlock, priority,
+    /// threads, grace, logging, renewal debugging, bitmap seconds, history).
+    #[arg(short = 'U', hide = true)]
+    pub uid: Option<String>,
+    #[arg(short = 'G', hide = true)]
+    #[allow(missing_docs)]
+    pub gid: Option<String>,
+    #[arg(short = 'l', hide = true)]
+    #[allow(missing_docs)]
+    pub mlock: Option<i32>,
+    #[arg(short = 'h', hide = true)]
+    #[allow(missing_docs)]
+    pub high_priority: Option<i32>,
+    #[arg(short = 't', hide = true)]
+    #[allow(missing_docs)]
+    pub threads: Option<i32>,
+    #[arg(short = 'g', hide = true)]
+    #[allow(missing_docs)]
+    pub grace: Option<i32>,
+    #[arg(short = 'L', hide = true, allow_negative_numbers = true)]
+    #[allow(missing_docs)]
+    pub log_file_priority: Option<i32>,
+    #[arg(short = 'S', hide = true, allow_negative_numbers = true)]
+    #[allow(missing_docs)]
+    pub syslog_priority: Option<i32>,
+    #[arg(short = 'Q', hide = true)]
+    #[allow(missing_docs)]
+    pub quiet: Option<i32>,
+    #[arg(short = 'R', hide = true)]
+    #[allow(missing_docs)]
+    pub debug_renew: Option<i32>,
+    #[arg(short = 'b', hide = true)]
+    #[allow(missing_docs)]
+    pub bitmap_seconds: Option<i32>,
+    #[arg(short = 'H', hide = true)]
+    #[allow(missing_docs)]
+    pub history: Option<i32>,
 }
 
 /// Arguments of `hold`.
@@ -324,6 +392,37 @@ pub struct UpdateArgs {
 /// Runs a parsed command line.
 pub fn run(cli: &Cli) -> Outcome {
     match &cli.command {
+        Command::Daemon(a) => {
+            if a.watchdog != 0 {
+                eprintln!("paxlock: error: the watchdog is not implemented yet; run with -w 0 (testing only: nothing resets a host that cannot stop using its leases)");
+                return Outcome {
+                    rv: 2,
+                    ..Outcome::default()
+                };
+            }
+            let run_dir = std::env::var_os("SANLOCK_RUN_DIR")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| "/run/sanlock".into());
+            let opts = paxlockd::Options {
+                run_dir,
+                host_name: a
+                    .host_name
+                    .clone()
+                    .unwrap_or_else(crate::hold::random_host_name),
+                io_timeout_secs: a.io_timeout,
+                watchdog_fire_timeout_secs: 60,
+            };
+            match paxlockd::run(opts) {
+                Ok(()) => Outcome::default(),
+                Err(e) => {
+                    eprintln!("paxlock: error: {e}");
+                    Outcome {
+                        rv: 1,
+                        ..Outcome::default()
+                    }
+                }
+            }
+        }
         Command::Hold(a) => {
             let args = crate::hold::HoldArgs {
                 lockspace: a.lockspace.clone(),
@@ -369,5 +468,16 @@ pub fn run(cli: &Cli) -> Outcome {
                 direct::update(&a.rindex, &a.entry, a.remove == 1, a.common.io_timeout)
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks (unique option letters, ...).
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -41,7 +41,7 @@ fn say(line: impl AsRef<str>) {
 }
 
 /// A fresh host name like sanlock's default: a random UUID and the node name.
-fn random_host_name() -> String {
+pub fn random_host_name() -> String {
     let r = |_| RandomState::new().build_hasher().finish();
     let (a, b) = (r(0), r(1));
     let node = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();

@@ -273,3 +273,62 @@ impl Drop for PaxlockHost {
         let _ = self.child.wait();
     }
 }
+
+/// A `paxlock daemon` in its own run dir, shut down on drop.
+pub struct PaxlockDaemon {
+    pub run_dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl PaxlockDaemon {
+    pub fn start(host_name: &str) -> PaxlockDaemon {
+        let run_dir = tempfile::Builder::new()
+            .prefix("pxp")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let log = std::fs::File::create(run_dir.path().join("daemon.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_paxlock"))
+            .args([
+                "daemon", "-D", "-w", "0", "-l", "0", "-U", "root", "-G", "root", "-e", host_name,
+            ])
+            .env("SANLOCK_RUN_DIR", run_dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start paxlock daemon");
+        let d = PaxlockDaemon { run_dir, child };
+        for _ in 0..100 {
+            if d.client(&["version"]).code == 0 {
+                return d;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("paxlock daemon did not come up");
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("sanlock");
+        c.arg("client")
+            .args(args)
+            .env("SANLOCK_RUN_DIR", self.run_dir.path());
+        c
+    }
+
+    pub fn client(&self, args: &[&str]) -> Run {
+        run(self.command(args))
+    }
+}
+
+impl Drop for PaxlockDaemon {
+    fn drop(&mut self) {
+        let _ = self.client(&["shutdown", "-f", "1"]);
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
