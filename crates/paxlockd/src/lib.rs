@@ -409,6 +409,21 @@ fn handle(
             }
             Reply::Close(Vec::new())
         }
+        Request::Convert {
+            target_pid,
+            resource,
+            ..
+        } => match target(d, target_pid, *registered) {
+            Err(rv) => result(h, rv),
+            Ok(pid) => result(h, convert(d, pid, &resource)),
+        },
+        Request::Request {
+            flags,
+            force_mode,
+            resource,
+        } => result(h, request(d, flags, force_mode, &resource)),
+        Request::Restrict { .. } | Request::Killpath { .. } if registered.is_some() => result(h, 0),
+        Request::ExamineResource { .. } | Request::ExamineLockspace { .. } => result(h, 0),
         Request::Version { .. } => {
             Reply::Bytes(reply::encode_version_reply(reply::SANLOCK_VERSION_3_8_5).to_vec())
         }
@@ -695,6 +710,72 @@ fn release(d: &Daemon, pid: i32, all: bool, resources: &[SanlkResource]) -> i32 
         ));
     }
     rv
+}
+
+fn convert(d: &Daemon, pid: i32, r: &SanlkResource) -> i32 {
+    let to = if r.flags & SANLK_RES_SHARED != 0 {
+        Mode::Sh
+    } else {
+        Mode::Ex
+    };
+    let Some(space) = d.joined(&r.lockspace_name) else {
+        return ENOSPC;
+    };
+    let Ok(mut clients) = d.clients.lock() else {
+        return EINVAL;
+    };
+    let Some(client) = clients.get_mut(&pid) else {
+        return ESRCH;
+    };
+    let Some(t) = client.tokens.iter_mut().find(|t| {
+        t.held.res.space_name.same_as(&r.lockspace_name) && t.held.res.name.same_as(&r.name)
+    }) else {
+        return ENOENT;
+    };
+    // On failure `held` still describes what we hold (SH stays SH).
+    match space.convert(&mut t.held, to) {
+        Ok(()) => 0,
+        Err(e) => e.code(),
+    }
+}
+
+fn request(d: &Daemon, flags: u32, force_mode: u32, arg: &ResourceArg) -> i32 {
+    let r = &arg.res;
+    let Some(space) = d.joined(&r.lockspace_name) else {
+        return ENOSPC;
+    };
+    let Some(disk0) = arg.disks.first() else {
+        return -34;
+    };
+    let path = PathBuf::from(disk0.path.to_string_lossy());
+    let Ok(disk) = d.env.disk(&path) else {
+        return ENODEV;
+    };
+    let lver = if flags & SANLK_REQUEST_NEXT_LVER != 0 {
+        // the lease's current lver + 1
+        let leader = Disk::open(&path, Access::ReadOnly)
+            .and_then(|dk| dk.read_at(disk0.offset, 4096, Duration::from_secs(10)))
+            .ok()
+            .and_then(|b| LeaderRecord::decode(&b).ok());
+        match leader {
+            Some(l) => l.lver + 1,
+            None => return -220,
+        }
+    } else {
+        r.lver
+    };
+    let spec = ResourceSpec {
+        space_name: r.lockspace_name,
+        name: r.name,
+        loc: LeaseLoc {
+            disk,
+            offset: disk0.offset,
+        },
+    };
+    match space.request(&spec, lver, force_mode) {
+        Ok(_) => 0,
+        Err(e) => e.code(),
+    }
 }
 
 fn client_dead(d: &Daemon, pid: i32) {
