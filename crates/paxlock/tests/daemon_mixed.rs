@@ -14,10 +14,15 @@ fn holder(cmd: std::process::Command) -> Child {
     c.spawn().unwrap()
 }
 
-/// Polls `status` until `needle` shows (or not) in it.
+/// Polls `status` until a resource line starting with `needle` shows as
+/// held (not still being added, sanlock's ` ADD` suffix), or is gone.
 fn wait_status(client: &dyn Fn(&[&str]) -> Run, needle: &str, present: bool) -> bool {
     (0..150).any(|_| {
-        let ok = client(&["status"]).stdout_str().contains(needle) == present;
+        let out = client(&["status"]).stdout_str();
+        let held = out
+            .lines()
+            .any(|l| l.starts_with(needle) && !l.ends_with(" ADD"));
+        let ok = if present { held } else { !out.contains(needle) };
         if !ok {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
@@ -143,8 +148,16 @@ fn paxlock_and_sanlock_daemons_share_one_lockspace() {
         wait_status(&slc, "r LS:R1", true),
         "sanlock SH next to paxlock SH"
     );
-    let dump = paxlock(&["direct", "dump", &format!("{d}/r1")]).stdout_str();
-    assert_eq!(dump.matches(" SH\n").count(), 2, "{dump}");
+    let two_shared = (0..100).any(|_| {
+        let dump = paxlock(&["direct", "dump", &format!("{d}/r1")]).stdout_str();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        dump.matches(" SH\n").count() == 2
+    });
+    assert!(
+        two_shared,
+        "{}",
+        paxlock(&["direct", "dump", &format!("{d}/r1")]).stdout_str()
+    );
     a.kill().unwrap();
     a.wait().unwrap();
     b.kill().unwrap();
