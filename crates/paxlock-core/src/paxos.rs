@@ -506,6 +506,14 @@ async fn acquire_inner<E: Env>(
             continue 'restart;
         }
         let next_lver = leader.lver + 1;
+        // We already gave this lver up (released it, or retracted after a
+        // failed commit), yet the leader is still below it: our commit
+        // never landed, or the leader went back under a late write. Winning
+        // this instance again names us, but it is the instance we let go
+        // (others may have moved past it): commit it so the leader catches
+        // up, then start over at the next lver instead of claiming it.
+        let released_here =
+            cur.ours.lver == next_lver && cur.ours.is_released() && cur.ours.bal != 0;
         let max_hosts = if leader.max_hosts == 0 {
             g.max_hosts()
         } else {
@@ -519,6 +527,12 @@ async fn acquire_inner<E: Env>(
             if let Some(dblock) = last_written {
                 let now = read_leader(env, m, res, g).await?;
                 if now.lver == next_lver {
+                    if now.owner_id == host_id
+                        && now.owner_generation == m.generation
+                        && released_here
+                    {
+                        continue 'restart;
+                    }
                     if now.owner_id == host_id && now.owner_generation == m.generation {
                         // Another host committed our value for us. Shared
                         // holders must still be checked: look again.
@@ -605,6 +619,9 @@ async fn acquire_inner<E: Env>(
             {
                 *wrote = Some(retract(env, m, res, g, dblock, keep_mode).await);
                 return Err(LeaseError::LeaderWrite(e));
+            }
+            if ours && released_here {
+                continue 'restart;
             }
             if !ours {
                 // We committed another host's accepted value. If that host

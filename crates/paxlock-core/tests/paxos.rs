@@ -1313,3 +1313,24 @@ fn paxos_failed_convert_hands_back_the_dblock_we_last_wrote() {
         "release did not go back to the older lver"
     );
 }
+
+/// An lver we gave up (our dblock there is RELEASED: a release, or a
+/// retract after a failed commit) is never claimed again, even when the
+/// leader is still below it (the commit never landed, or the leader went
+/// back under a late write): others may already have moved past it. The
+/// acquire commits that lver so the leader catches up, then takes the next.
+#[test]
+fn paxos_acquire_never_claims_an_lver_we_already_released() {
+    let (env, a, _b) = two_hosts();
+    env.fail_write(RES_DISK, 2, Fault::Io(IoFault::Failed(-5)));
+    assert_eq!(code(a.acquire(&env, Mode::Ex)), -221);
+    let d = dblock(&env, 1);
+    assert!(d.is_released() && d.lver == 1 && d.bal != 0);
+    assert_eq!(leader(&env).lver, 0, "the commit never landed");
+    let held = a.acquire(&env, Mode::Ex).unwrap();
+    assert_eq!(
+        held.lver, 2,
+        "lver 1 was given up: it must not be handed out again"
+    );
+    assert_single_owner(&env, 1, a.generation(), 2);
+}
