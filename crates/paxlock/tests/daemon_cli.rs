@@ -105,35 +105,15 @@ fn scenario(
 }
 
 fn files() -> (tempfile::TempDir, String) {
-    let dir = scratch();
-    let d = s(dir.path());
-    file(dir.path(), "ids", MIB, 0);
-    file(dir.path(), "r1", MIB, 0);
-    assert_eq!(
-        paxlock(&[
-            "direct",
-            "init",
-            "-s",
-            &format!("LS:0:{d}/ids:0"),
-            "-o",
-            "1"
-        ])
-        .code,
-        0
-    );
-    assert_eq!(
-        paxlock(&["direct", "init", "-r", &format!("LS:R1:{d}/r1:0")]).code,
-        0
-    );
-    (dir, d)
+    lease_files(&["R1"])
 }
 
 #[test]
 fn sanlock_cli_sees_the_same_through_paxlock_and_sanlock_daemons() {
     let (_sdir, sd) = files();
     let (_pdir, pd) = files();
-    let sanlock_daemon = SanlockDaemon::start("host-one");
-    let paxlock_daemon = PaxlockDaemon::start("host-one");
+    let sanlock_daemon = TestDaemon::sanlock("host-one");
+    let paxlock_daemon = TestDaemon::paxlock("host-one");
     let from_sanlock = scenario(
         &|a| sanlock_daemon.client(a),
         &|a| sanlock_daemon.command(a),
@@ -176,7 +156,7 @@ fn sanlock_cli_sees_the_same_through_paxlock_and_sanlock_daemons() {
 #[test]
 fn leases_of_a_dead_process_are_released() {
     let (_dir, d) = files();
-    let daemon = PaxlockDaemon::start("host-one");
+    let daemon = TestDaemon::paxlock("host-one");
     assert_eq!(
         daemon
             .client(&["add_lockspace", "-s", &format!("LS:1:{d}/ids:0"), "-o", "1"])

@@ -32,33 +32,9 @@ fn wait_status(client: &dyn Fn(&[&str]) -> Run, needle: &str, present: bool) -> 
 
 #[test]
 fn paxlock_and_sanlock_daemons_share_one_lockspace() {
-    let dir = scratch();
-    let d = s(dir.path());
-    file(dir.path(), "ids", MIB, 0);
-    file(dir.path(), "r1", MIB, 0);
-    file(dir.path(), "r2", MIB, 0);
-    assert_eq!(
-        paxlock(&[
-            "direct",
-            "init",
-            "-s",
-            &format!("LS:0:{d}/ids:0"),
-            "-o",
-            "1"
-        ])
-        .code,
-        0
-    );
-    assert_eq!(
-        paxlock(&["direct", "init", "-r", &format!("LS:R1:{d}/r1:0")]).code,
-        0
-    );
-    assert_eq!(
-        paxlock(&["direct", "init", "-r", &format!("LS:R2:{d}/r2:0")]).code,
-        0
-    );
-    let px = PaxlockDaemon::start("paxlock-host");
-    let sl = SanlockDaemon::start("sanlock-host");
+    let (_dir, d) = lease_files(&["R1", "R2"]);
+    let px = TestDaemon::paxlock("paxlock-host");
+    let sl = TestDaemon::sanlock("sanlock-host");
     let (pxc, slc) = (|a: &[&str]| px.client(a), |a: &[&str]| sl.client(a));
     assert_eq!(
         px.client(&["add_lockspace", "-s", &format!("LS:1:{d}/ids:0"), "-o", "1"])

@@ -7,26 +7,7 @@ mod common;
 use common::*;
 
 fn walkthrough(run_dir: &std::path::Path) -> serde_json::Value {
-    let dir = scratch();
-    let d = s(dir.path());
-    file(dir.path(), "ids", MIB, 0);
-    file(dir.path(), "r1", MIB, 0);
-    assert_eq!(
-        paxlock(&[
-            "direct",
-            "init",
-            "-s",
-            &format!("LS:0:{d}/ids:0"),
-            "-o",
-            "1"
-        ])
-        .code,
-        0
-    );
-    assert_eq!(
-        paxlock(&["direct", "init", "-r", &format!("LS:R1:{d}/r1:0")]).code,
-        0
-    );
+    let (_dir, d) = lease_files(&["R1"]);
     let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/python/lease_walkthrough.py");
     let out = std::process::Command::new("/usr/bin/python3")
@@ -47,8 +28,8 @@ fn walkthrough(run_dir: &std::path::Path) -> serde_json::Value {
 
 #[test]
 fn python3_sanlock_walkthrough_gives_the_same_results_on_both_daemons() {
-    let sanlock_daemon = SanlockDaemon::start("host-one");
-    let paxlock_daemon = PaxlockDaemon::start("host-one");
+    let sanlock_daemon = TestDaemon::sanlock("host-one");
+    let paxlock_daemon = TestDaemon::paxlock("host-one");
     let from_sanlock = walkthrough(sanlock_daemon.run_dir.path());
     let from_paxlock = walkthrough(paxlock_daemon.run_dir.path());
     let (a, b) = (

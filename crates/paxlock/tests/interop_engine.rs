@@ -52,7 +52,7 @@ fn paxlock_holds_and_sanlock_is_refused_then_takes_over() {
         "1",
     ]);
     host1.wait_for("holding", 30);
-    let sanlock2 = SanlockDaemon::start("sanlock-host-two");
+    let sanlock2 = TestDaemon::sanlock("sanlock-host-two");
     let r = sanlock2.client(&["add_lockspace", "-s", &format!("LS:2:{ls}:0"), "-o", "1"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout_str(), sanlock2.log());
 
@@ -116,7 +116,7 @@ fn paxlock_holds_and_sanlock_is_refused_then_takes_over() {
 fn sanlock_holds_and_paxlock_is_refused_then_takes_over() {
     let dir = scratch();
     let (ls, res) = setup(dir.path());
-    let sanlock2 = SanlockDaemon::start("sanlock-host-two");
+    let sanlock2 = TestDaemon::sanlock("sanlock-host-two");
     let r = sanlock2.client(&["add_lockspace", "-s", &format!("LS:2:{ls}:0"), "-o", "1"]);
     assert_eq!(r.code, 0, "{}", r.stdout_str());
     let mut holder = sanlock2

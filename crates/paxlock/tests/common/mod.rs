@@ -135,40 +135,55 @@ pub fn read_direct(path: &Path, offset: u64, len: usize) -> Vec<u8> {
         .into_vec()
 }
 
-/// A real sanlock daemon in its own run dir (unprivileged, no watchdog),
-/// shut down on drop.
-pub struct SanlockDaemon {
+/// A lease daemon (the real sanlock, or paxlock's) in its own run dir,
+/// driven by the real `sanlock client` CLI; shut down on drop.
+pub struct TestDaemon {
     pub run_dir: tempfile::TempDir,
     child: std::process::Child,
 }
 
-impl SanlockDaemon {
-    pub fn start(host_name: &str) -> SanlockDaemon {
+impl TestDaemon {
+    /// The real sanlock daemon (unprivileged, no watchdog).
+    pub fn sanlock(host_name: &str) -> TestDaemon {
+        let mut c = Command::new("sanlock");
+        c.args([
+            "daemon", "-D", "-w", "0", "-l", "0", "-U", "root", "-G", "root", "-L", "-1", "-S",
+            "-1", "-e", host_name,
+        ])
+        .env("SANLOCK_PRIVILEGED", "0");
+        TestDaemon::spawn(c, "pxs", "status")
+    }
+
+    /// paxlock's daemon.
+    pub fn paxlock(host_name: &str) -> TestDaemon {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_paxlock"));
+        c.args([
+            "daemon", "-D", "-w", "0", "-l", "0", "-U", "root", "-G", "root", "-e", host_name,
+        ]);
+        TestDaemon::spawn(c, "pxp", "version")
+    }
+
+    fn spawn(mut c: Command, prefix: &str, probe: &str) -> TestDaemon {
         // Socket paths are limited to ~108 bytes: keep the run dir short.
         let run_dir = tempfile::Builder::new()
-            .prefix("pxs")
+            .prefix(prefix)
             .tempdir_in("/tmp")
             .unwrap();
         let log = std::fs::File::create(run_dir.path().join("daemon.log")).unwrap();
-        let child = Command::new("sanlock")
-            .args([
-                "daemon", "-D", "-w", "0", "-l", "0", "-U", "root", "-G", "root", "-L", "-1", "-S",
-                "-1", "-e", host_name,
-            ])
+        let child = c
             .env("SANLOCK_RUN_DIR", run_dir.path())
-            .env("SANLOCK_PRIVILEGED", "0")
             .stdout(std::process::Stdio::null())
             .stderr(log)
             .spawn()
-            .expect("start the real sanlock daemon");
-        let d = SanlockDaemon { run_dir, child };
+            .unwrap_or_else(|e| panic!("start {c:?}: {e}"));
+        let d = TestDaemon { run_dir, child };
         for _ in 0..100 {
-            if d.client(&["status"]).code == 0 {
+            if d.client(&[probe]).code == 0 {
                 return d;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        panic!("sanlock daemon did not come up; log: {}", d.log());
+        panic!("daemon did not come up; log: {}", d.log());
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
@@ -188,7 +203,7 @@ impl SanlockDaemon {
     }
 }
 
-impl Drop for SanlockDaemon {
+impl Drop for TestDaemon {
     fn drop(&mut self) {
         let _ = self.client(&["shutdown", "-f", "1"]);
         for _ in 0..100 {
@@ -200,6 +215,35 @@ impl Drop for SanlockDaemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A scratch dir holding lockspace "LS" (file `ids`, io_timeout 1) and a
+/// resource lease per name (file named after it, e.g. `r1` for "R1").
+pub fn lease_files(resources: &[&str]) -> (tempfile::TempDir, String) {
+    let dir = scratch();
+    let d = s(dir.path());
+    file(dir.path(), "ids", MIB, 0);
+    assert_eq!(
+        paxlock(&[
+            "direct",
+            "init",
+            "-s",
+            &format!("LS:0:{d}/ids:0"),
+            "-o",
+            "1"
+        ])
+        .code,
+        0
+    );
+    for r in resources {
+        let f = r.to_lowercase();
+        file(dir.path(), &f, MIB, 0);
+        assert_eq!(
+            paxlock(&["direct", "init", "-r", &format!("LS:{r}:{d}/{f}:0")]).code,
+            0
+        );
+    }
+    (dir, d)
 }
 
 /// A `paxlock hold` process; its stdout lines arrive on a channel.
@@ -269,65 +313,6 @@ impl PaxlockHost {
 
 impl Drop for PaxlockHost {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A `paxlock daemon` in its own run dir, shut down on drop.
-pub struct PaxlockDaemon {
-    pub run_dir: tempfile::TempDir,
-    child: std::process::Child,
-}
-
-impl PaxlockDaemon {
-    pub fn start(host_name: &str) -> PaxlockDaemon {
-        let run_dir = tempfile::Builder::new()
-            .prefix("pxp")
-            .tempdir_in("/tmp")
-            .unwrap();
-        let log = std::fs::File::create(run_dir.path().join("daemon.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_paxlock"))
-            .args([
-                "daemon", "-D", "-w", "0", "-l", "0", "-U", "root", "-G", "root", "-e", host_name,
-            ])
-            .env("SANLOCK_RUN_DIR", run_dir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start paxlock daemon");
-        let d = PaxlockDaemon { run_dir, child };
-        for _ in 0..100 {
-            if d.client(&["version"]).code == 0 {
-                return d;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("paxlock daemon did not come up");
-    }
-
-    pub fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new("sanlock");
-        c.arg("client")
-            .args(args)
-            .env("SANLOCK_RUN_DIR", self.run_dir.path());
-        c
-    }
-
-    pub fn client(&self, args: &[&str]) -> Run {
-        run(self.command(args))
-    }
-}
-
-impl Drop for PaxlockDaemon {
-    fn drop(&mut self) {
-        let _ = self.client(&["shutdown", "-f", "1"]);
-        for _ in 0..100 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
