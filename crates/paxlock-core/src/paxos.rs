@@ -531,6 +531,12 @@ async fn acquire_inner<E: Env>(
                         && now.owner_generation == m.generation
                         && released_here
                     {
+                        // Committed for us by another host: give it back
+                        // (our dblock RELEASED), then go on to the next lver.
+                        let mut d = dblock;
+                        d.flags |= DBLOCK_FL_RELEASED;
+                        let _ = write_dblock(env, m, res, g, &d, keep_mode).await;
+                        *wrote = Some(d);
                         continue 'restart;
                     }
                     if now.owner_id == host_id && now.owner_generation == m.generation {
@@ -621,6 +627,13 @@ async fn acquire_inner<E: Env>(
                 return Err(LeaseError::LeaderWrite(e));
             }
             if ours && released_here {
+                // Give the caught-up instance back at once, as a release
+                // would (dblock RELEASED, leader free), then take the next.
+                let mut d = dblock;
+                d.flags |= DBLOCK_FL_RELEASED;
+                let _ = write_dblock(env, m, res, g, &d, keep_mode).await;
+                *wrote = Some(d);
+                let _ = write_leader_free(env, m, res, g, new).await;
                 continue 'restart;
             }
             if !ours {

@@ -1327,10 +1327,16 @@ fn paxos_acquire_never_claims_an_lver_we_already_released() {
     let d = dblock(&env, 1);
     assert!(d.is_released() && d.lver == 1 && d.bal != 0);
     assert_eq!(leader(&env).lver, 0, "the commit never landed");
+    env.reset_log();
     let held = a.acquire(&env, Mode::Ex).unwrap();
     assert_eq!(
         held.lver, 2,
         "lver 1 was given up: it must not be handed out again"
+    );
+    let lw = leader_writes(&env);
+    assert!(
+        lw.iter().any(|l| l.lver == 1 && l.timestamp == 0),
+        "lver 1 caught up and given back: {lw:?}"
     );
     assert_single_owner(&env, 1, a.generation(), 2);
 }
