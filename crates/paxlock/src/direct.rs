@@ -392,7 +392,7 @@ pub fn dump(
                 areas.push(render::area_json(off, &view));
             }
         } else {
-            render::dump_area(&mut o.stdout, off, ss, &view, force_mode);
+            render::dump_area(&mut o.stdout, off, &view, force_mode);
         }
         sector_nr += geometry.sectors_per_area();
         if off >= disk.size_bytes() {

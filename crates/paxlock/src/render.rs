@@ -42,14 +42,7 @@ fn leader_columns(out: &mut Vec<u8>, offset: u64, leader: &LeaderRecord) {
 }
 
 /// The `dump` lines for one area that starts at absolute `offset`.
-/// `sector_bytes` is the dump's sector size.
-pub fn dump_area(
-    out: &mut Vec<u8>,
-    offset: u64,
-    sector_bytes: u64,
-    view: &AreaView,
-    force_mode: u32,
-) {
+pub fn dump_area(out: &mut Vec<u8>, offset: u64, view: &AreaView, force_mode: u32) {
     match view {
         AreaView::Lockspace { slots, .. } => {
             for slot in slots.iter().filter(|s| shown_delta(s)) {
@@ -116,7 +109,6 @@ pub fn dump_area(
         }
         AreaView::Cleared { .. } | AreaView::Other { .. } => {}
     }
-    let _ = sector_bytes;
 }
 
 /// sanlock shows a delta slot when it was ever acquired.
@@ -257,7 +249,7 @@ mod tests {
             None,
         );
         let mut out = dump_header(0);
-        dump_area(&mut out, 0, 512, &decode_area(&area, g), 0);
+        dump_area(&mut out, 0, &decode_area(&area, g), 0);
         let expected = "  offset                            lockspace                                         resource  timestamp  own  gen lver\n\
 00000000                                   LS                                               R1 0000000000 0000 0000 0\n";
         assert_eq!(String::from_utf8(out).unwrap(), expected);
