@@ -54,6 +54,37 @@ struct Epoch {
     handled: RefCell<Vec<(u64, u64)>>,
     res: RefCell<Vec<Local>>,
     bug: Option<PlantedBug>,
+    /// Tasks of this membership still running. A new membership on the
+    /// same host_id starts only when this is 0: an operation of the old
+    /// one could otherwise overwrite the new one's dblock sector (found
+    /// by seed 3009313; sanlock refuses add_lockspace with -EAGAIN while
+    /// the old lockspace is still being torn down).
+    tasks: Cell<u32>,
+}
+
+/// Counts one running task of an [`Epoch`] until dropped.
+struct TaskGuard(Rc<Epoch>);
+
+impl TaskGuard {
+    fn new(ep: &Rc<Epoch>) -> Self {
+        ep.tasks.set(ep.tasks.get() + 1);
+        TaskGuard(ep.clone())
+    }
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.0.tasks.set(self.0.tasks.get() - 1);
+    }
+}
+
+/// Spawns a task of membership `ep`, counted in `ep.tasks`.
+fn spawn_task(env: &SimEnv, ep: &Rc<Epoch>, fut: impl std::future::Future<Output = ()> + 'static) {
+    let guard = TaskGuard::new(ep);
+    env.spawn(async move {
+        let _guard = guard;
+        fut.await;
+    });
 }
 
 impl Epoch {
@@ -212,6 +243,7 @@ pub(crate) async fn host_main(env: SimEnv, p: Rc<Params>, boot: u32) {
             handled: RefCell::new(Vec::new()),
             res: RefCell::new(p.resources.iter().map(|_| Local::Free).collect()),
             bug: p.bug,
+            tasks: Cell::new(0),
         });
         env.trace(Ev::JoinStart { epoch: epoch_no });
         let mut held = loop {
@@ -241,11 +273,20 @@ pub(crate) async fn host_main(env: SimEnv, p: Rc<Params>, boot: u32) {
                 },
             );
         });
-        env.spawn(check_loop(env.clone(), ep.clone(), p.clone()));
+        spawn_task(&env, &ep, check_loop(env.clone(), ep.clone(), p.clone()));
         for r in 0..p.resources.len() {
-            env.spawn(client_loop(env.clone(), ep.clone(), p.clone(), r));
+            spawn_task(
+                &env,
+                &ep,
+                client_loop(env.clone(), ep.clone(), p.clone(), r),
+            );
         }
         renew_loop(&env, &ep, &p, &mut held).await;
+        // The membership is lost: wait for every one of its operations
+        // to end before a new one may write under this host_id.
+        while ep.tasks.get() > 0 {
+            env.sleep_ms(500).await;
+        }
         let d = 1000 + env.upto(9000);
         env.sleep_ms(d).await;
     }
@@ -290,7 +331,7 @@ async fn renew_loop(env: &SimEnv, ep: &Rc<Epoch>, p: &Rc<Params>, held: &mut Del
                 }
                 for from in HostTable::signalled_by(&area[..n], p.geometry, host_id) {
                     if ep.take_signal(from, now, set_bitmap_ms) {
-                        env.spawn(handle_requests(env.clone(), ep.clone(), p.clone()));
+                        spawn_task(env, ep, handle_requests(env.clone(), ep.clone(), p.clone()));
                     }
                 }
             }
