@@ -1,0 +1,74 @@
+//! One connection: read a request, decode it, dispatch, reply.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+
+use crate::dispatch::handle;
+use crate::lease::client_dead;
+use crate::state::*;
+use paxlock_proto::reply::{self};
+use paxlock_proto::{decode_request, Request, SmHeader};
+
+/// Serves one connection until it closes.
+pub(crate) fn serve(d: &Arc<Daemon>, mut s: UnixStream) {
+    let mut registered: Option<i32> = None;
+    loop {
+        let mut hb = [0u8; 32];
+        if s.read_exact(&mut hb).is_err() {
+            break;
+        }
+        let h = SmHeader::from_bytes(&hb);
+        if h.check().into_result().is_err() {
+            break; // wrong magic or protocol: close
+        }
+        let Ok(len) = Request::payload_len_to_read(&h) else {
+            break;
+        };
+        let mut payload = vec![0u8; len];
+        if s.read_exact(&mut payload).is_err() {
+            break;
+        }
+        let req = match decode_request(&h, &payload) {
+            Ok(r) => r,
+            Err(e) => match e.result_code() {
+                Some(rv) => {
+                    let _ = s.write_all(&reply::encode_result(&h, rv));
+                    continue;
+                }
+                None => break,
+            },
+        };
+        match handle(d, &h, req, &s, &mut registered) {
+            Reply::Bytes(b) => {
+                if s.write_all(&b).is_err() {
+                    break;
+                }
+            }
+            Reply::None => {}
+            Reply::Close(b) => {
+                let _ = s.write_all(&b);
+                break;
+            }
+        }
+    }
+    if let Some(pid) = registered {
+        client_dead(d, pid);
+    }
+}
+
+pub(crate) enum Reply {
+    Bytes(Vec<u8>),
+    None,
+    Close(Vec<u8>),
+}
+
+pub(crate) fn result(h: &SmHeader, rv: i32) -> Reply {
+    Reply::Bytes(reply::encode_result(h, rv).to_vec())
+}
+
+pub(crate) fn peer_pid(s: &UnixStream) -> Option<i32> {
+    rustix::net::sockopt::socket_peercred(s)
+        .ok()
+        .map(|c| c.pid.as_raw_nonzero().get())
+}

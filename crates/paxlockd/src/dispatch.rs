@@ -1,0 +1,220 @@
+//! Request dispatch: one arm per sanlock command.
+
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crate::conn::peer_pid;
+use crate::conn::{result, Reply};
+use crate::lease::*;
+use crate::report::*;
+use crate::space::*;
+use crate::state::*;
+use crate::*;
+use paxlock_core::delta::HostState;
+use paxlock_proto::flags::*;
+use paxlock_proto::reply::{self};
+use paxlock_proto::wire::{SanlkHost, SanlkLockspace};
+use paxlock_proto::{Request, SmHeader};
+
+pub(crate) fn target(
+    d: &Daemon,
+    target_pid: Option<i32>,
+    registered: Option<i32>,
+) -> Result<i32, i32> {
+    let pid = match target_pid {
+        Some(p) => p,
+        None => registered.ok_or(ESRCH)?,
+    };
+    if d.clients
+        .lock()
+        .map(|c| c.contains_key(&pid))
+        .unwrap_or(false)
+    {
+        Ok(pid)
+    } else {
+        Err(ESRCH)
+    }
+}
+
+pub(crate) fn handle(
+    d: &Arc<Daemon>,
+    h: &SmHeader,
+    req: Request,
+    s: &UnixStream,
+    registered: &mut Option<i32>,
+) -> Reply {
+    match req {
+        Request::Register => {
+            if let Some(pid) = peer_pid(s) {
+                if let Ok(mut c) = d.clients.lock() {
+                    c.insert(
+                        pid,
+                        Client {
+                            name: pid.to_string(),
+                            tokens: Vec::new(),
+                        },
+                    );
+                }
+                d.log(format!("cmd_register pid {pid}"));
+                *registered = Some(pid);
+            }
+            Reply::None
+        }
+        Request::AddLockspace {
+            flags,
+            io_timeout,
+            lockspace,
+        } => {
+            let rv = add_lockspace(d, lockspace, io_timeout, flags & SANLK_ADD_ASYNC != 0);
+            result(h, rv)
+        }
+        Request::InqLockspace { lockspace, .. } => {
+            let spaces = d.spaces.lock();
+            let rv = match spaces
+                .as_ref()
+                .ok()
+                .and_then(|s| s.iter().find(|s| s.ls.name.same_as(&lockspace.name)))
+            {
+                Some(Space {
+                    state: SpaceState::Joined(_),
+                    ..
+                }) => 0,
+                Some(_) => EINPROGRESS,
+                None => ENOENT,
+            };
+            result(h, rv)
+        }
+        Request::RemLockspace { lockspace, .. } => result(h, rem_lockspace(d, &lockspace.name)),
+        Request::GetLockspaces { .. } => {
+            let list: Vec<SanlkLockspace> = d
+                .spaces
+                .lock()
+                .map(|s| {
+                    s.iter()
+                        .map(|s| {
+                            let mut ls = s.ls.clone();
+                            ls.flags = if matches!(s.state, SpaceState::Adding) {
+                                SANLK_LSF_ADD
+                            } else {
+                                0
+                            };
+                            ls
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Reply::Bytes(reply::encode_get_lockspaces_reply(h, 0, &list))
+        }
+        Request::Acquire {
+            target_pid,
+            resources,
+            options,
+            ..
+        } => match target(d, target_pid, *registered) {
+            Err(rv) => result(h, rv),
+            Ok(pid) => result(h, acquire(d, pid, resources, &options.owner_name)),
+        },
+        Request::Release {
+            flags,
+            target_pid,
+            resources,
+        } => match target(d, target_pid, *registered) {
+            Err(rv) => result(h, rv),
+            Ok(pid) => result(h, release(d, pid, flags & SANLK_REL_ALL != 0, &resources)),
+        },
+        Request::Inquire { target_pid, .. } => match target(d, target_pid, *registered) {
+            Err(rv) => result(h, rv),
+            Ok(pid) => {
+                let strs: Vec<String> = d
+                    .clients
+                    .lock()
+                    .map(|c| {
+                        c.get(&pid)
+                            .map(|c| {
+                                c.tokens
+                                    .iter()
+                                    .map(|t| res_to_str(&t.arg, &t.held))
+                                    .collect()
+                            })
+                            .unwrap_or_default()
+                    })
+                    .unwrap_or_default();
+                let state = strs.join(" ");
+                match reply::encode_inquire_reply(h, 0, strs.len() as u32, state.as_bytes()) {
+                    Ok(b) => Reply::Bytes(b),
+                    Err(_) => result(h, -81),
+                }
+            }
+        },
+        Request::Status { .. } => Reply::Close(status(d, h)),
+        Request::HostStatus { lockspace } => Reply::Close(host_status(d, h, &lockspace.name)),
+        Request::GetHosts { lockspace, .. } => {
+            let Some(l) = d.joined(&lockspace.name) else {
+                return result(h, ENOENT);
+            };
+            let hosts: Vec<SanlkHost> = l
+                .hosts()
+                .into_iter()
+                .filter(|(id, hs, _)| {
+                    (lockspace.host_id == 0 && hs.timestamp != 0) || *id == lockspace.host_id
+                })
+                .map(|(id, hs, st)| SanlkHost {
+                    host_id: id,
+                    generation: hs.owner_generation,
+                    timestamp: hs.timestamp,
+                    io_timeout: u32::from(hs.io_timeout),
+                    flags: host_flag(st),
+                })
+                .collect();
+            Reply::Bytes(reply::encode_get_hosts_reply(h, 0, &hosts))
+        }
+        Request::LogDump => {
+            let text: String = d
+                .log
+                .lock()
+                .map(|l| l.iter().map(|x| format!("{x}\n")).collect())
+                .unwrap_or_default();
+            Reply::Close(reply::encode_log_dump_reply(h, text.as_bytes()))
+        }
+        Request::Shutdown { force } => {
+            let busy = d.spaces.lock().map(|s| !s.is_empty()).unwrap_or(false);
+            if force != 0 || !busy {
+                if force != 0 {
+                    kill_all_holders(d);
+                }
+                d.stop.store(true, Ordering::Release);
+            }
+            Reply::Close(Vec::new())
+        }
+        Request::Convert {
+            target_pid,
+            resource,
+            ..
+        } => match target(d, target_pid, *registered) {
+            Err(rv) => result(h, rv),
+            Ok(pid) => result(h, convert(d, pid, &resource)),
+        },
+        Request::Request {
+            flags,
+            force_mode,
+            resource,
+        } => result(h, request(d, flags, force_mode, &resource)),
+        Request::Restrict { .. } | Request::Killpath { .. } if registered.is_some() => result(h, 0),
+        Request::ExamineResource { .. } | Request::ExamineLockspace { .. } => result(h, 0),
+        Request::Version { .. } => {
+            Reply::Bytes(reply::encode_version_reply(reply::SANLOCK_VERSION_3_8_5).to_vec())
+        }
+        other => crate::diskcmd::handle(d, h, &other).unwrap_or_else(|| result(h, EOPNOTSUPP)),
+    }
+}
+
+pub(crate) fn host_flag(s: HostState) -> u32 {
+    match s {
+        HostState::Unknown => SANLK_HOST_UNKNOWN,
+        HostState::Free => SANLK_HOST_FREE,
+        HostState::Live => SANLK_HOST_LIVE,
+        HostState::Fail => SANLK_HOST_FAIL,
+        HostState::Dead => SANLK_HOST_DEAD,
+    }
+}

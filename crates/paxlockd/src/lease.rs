@@ -1,0 +1,244 @@
+//! Lease commands: acquire, release, convert, request; client death.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::state::*;
+use crate::*;
+use paxlock_core::paxos::{AcquireOpts, Mode, ResourceSpec};
+use paxlock_core::LeaseLoc;
+use paxlock_format::{LeaderRecord, Name};
+use paxlock_io::{Access, Disk};
+use paxlock_proto::flags::*;
+use paxlock_proto::wire::{ResourceArg, SanlkResource};
+
+pub(crate) fn acquire(d: &Daemon, pid: i32, resources: Vec<ResourceArg>, owner_name: &Name) -> i32 {
+    let mut got: Vec<Token> = Vec::new();
+    let mut rv = 0;
+    for arg in resources {
+        let r = &arg.res;
+        let Some(space) = d.joined(&r.lockspace_name) else {
+            rv = ENOSPC;
+            break;
+        };
+        let held_here = d
+            .clients
+            .lock()
+            .map(|c| {
+                c.values().any(|c| {
+                    c.tokens.iter().any(|t| {
+                        t.held.res.space_name.same_as(&r.lockspace_name)
+                            && t.held.res.name.same_as(&r.name)
+                    })
+                })
+            })
+            .unwrap_or(true);
+        if held_here || got.iter().any(|t| t.held.res.name.same_as(&r.name)) {
+            rv = EEXIST;
+            break;
+        }
+        let Some(disk0) = arg.disks.first() else {
+            rv = -34;
+            break;
+        };
+        let disk = match d.env.disk(Path::new(&disk0.path.to_string_lossy())) {
+            Ok(x) => x,
+            Err(_) => {
+                rv = ENODEV;
+                break;
+            }
+        };
+        let spec = ResourceSpec {
+            space_name: r.lockspace_name,
+            name: r.name,
+            loc: LeaseLoc {
+                disk,
+                offset: disk0.offset,
+            },
+        };
+        let mode = if r.flags & SANLK_RES_SHARED != 0 {
+            Mode::Sh
+        } else {
+            Mode::Ex
+        };
+        let opts = AcquireOpts {
+            lver: (r.flags & SANLK_RES_LVER != 0).then_some(r.lver),
+            nowait: false,
+        };
+        match space.acquire(&spec, mode, opts) {
+            Ok(held) => {
+                d.log(format!(
+                    "cmd_acquire pid {pid} {}:{} lver {} done",
+                    r.lockspace_name, r.name, held.lver
+                ));
+                got.push(Token {
+                    held,
+                    arg: arg.clone(),
+                });
+            }
+            Err(e) => {
+                d.log(format!(
+                    "cmd_acquire pid {pid} {}:{} failed {e}",
+                    r.lockspace_name, r.name
+                ));
+                rv = e.code();
+                break;
+            }
+        }
+    }
+    if rv != 0 {
+        for t in got {
+            if let Some(space) = d.joined(&t.held.res.space_name) {
+                let _ = space.release(&t.held);
+            }
+        }
+        return rv;
+    }
+    if let Ok(mut c) = d.clients.lock() {
+        match c.get_mut(&pid) {
+            Some(client) => {
+                // As sanlock: the caller's owner name (libvirt: the VM
+                // name) replaces the client's name, even when empty.
+                client.name = owner_name.to_string_lossy();
+                client.tokens.extend(got);
+            }
+            None => return ESRCH,
+        }
+    }
+    0
+}
+
+pub(crate) fn release(d: &Daemon, pid: i32, all: bool, resources: &[SanlkResource]) -> i32 {
+    let taken: Vec<Token> = {
+        let Ok(mut c) = d.clients.lock() else {
+            return EPERM;
+        };
+        let Some(client) = c.get_mut(&pid) else {
+            return ESRCH;
+        };
+        if all {
+            client.tokens.drain(..).collect()
+        } else {
+            let mut out = Vec::new();
+            for r in resources {
+                match client.tokens.iter().position(|t| {
+                    t.held.res.space_name.same_as(&r.lockspace_name)
+                        && t.held.res.name.same_as(&r.name)
+                }) {
+                    Some(i) => out.push(client.tokens.remove(i)),
+                    None => {
+                        client.tokens.extend(out);
+                        return EPERM;
+                    }
+                }
+            }
+            out
+        }
+    };
+    let mut rv = 0;
+    for t in taken {
+        if let Some(space) = d.joined(&t.held.res.space_name) {
+            if let Err(e) = space.release(&t.held) {
+                rv = e.code();
+            }
+        }
+        d.log(format!(
+            "cmd_release pid {pid} {}:{}",
+            t.held.res.space_name, t.held.res.name
+        ));
+    }
+    rv
+}
+
+pub(crate) fn convert(d: &Daemon, pid: i32, r: &SanlkResource) -> i32 {
+    let to = if r.flags & SANLK_RES_SHARED != 0 {
+        Mode::Sh
+    } else {
+        Mode::Ex
+    };
+    let Some(space) = d.joined(&r.lockspace_name) else {
+        return ENOSPC;
+    };
+    let Ok(mut clients) = d.clients.lock() else {
+        return EINVAL;
+    };
+    let Some(client) = clients.get_mut(&pid) else {
+        return ESRCH;
+    };
+    let Some(t) = client.tokens.iter_mut().find(|t| {
+        t.held.res.space_name.same_as(&r.lockspace_name) && t.held.res.name.same_as(&r.name)
+    }) else {
+        return ENOENT;
+    };
+    // On failure `held` still describes what we hold (SH stays SH).
+    match space.convert(&mut t.held, to) {
+        Ok(()) => 0,
+        Err(e) => e.code(),
+    }
+}
+
+pub(crate) fn request(d: &Daemon, flags: u32, force_mode: u32, arg: &ResourceArg) -> i32 {
+    let r = &arg.res;
+    let Some(space) = d.joined(&r.lockspace_name) else {
+        return ENOSPC;
+    };
+    let Some(disk0) = arg.disks.first() else {
+        return -34;
+    };
+    let path = PathBuf::from(disk0.path.to_string_lossy());
+    let Ok(disk) = d.env.disk(&path) else {
+        return ENODEV;
+    };
+    let lver = if flags & SANLK_REQUEST_NEXT_LVER != 0 {
+        // the lease's current lver + 1
+        let leader = Disk::open(&path, Access::ReadOnly)
+            .and_then(|dk| dk.read_at(disk0.offset, 4096, Duration::from_secs(10)))
+            .ok()
+            .and_then(|b| LeaderRecord::decode(&b).ok());
+        match leader {
+            Some(l) => l.lver + 1,
+            None => return -220,
+        }
+    } else {
+        r.lver
+    };
+    let spec = ResourceSpec {
+        space_name: r.lockspace_name,
+        name: r.name,
+        loc: LeaseLoc {
+            disk,
+            offset: disk0.offset,
+        },
+    };
+    match space.request(&spec, lver, force_mode) {
+        Ok(_) => 0,
+        Err(e) => e.code(),
+    }
+}
+
+pub(crate) fn client_dead(d: &Daemon, pid: i32) {
+    let _ = release(d, pid, true, &[]);
+    if let Ok(mut c) = d.clients.lock() {
+        c.remove(&pid);
+    }
+    d.log(format!("client pid {pid} dead: leases released"));
+}
+
+pub(crate) fn kill_all_holders(d: &Daemon) {
+    let pids: Vec<i32> = d
+        .clients
+        .lock()
+        .map(|c| {
+            c.iter()
+                .filter(|(_, c)| !c.tokens.is_empty())
+                .map(|(p, _)| *p)
+                .collect()
+        })
+        .unwrap_or_default();
+    for pid in pids {
+        if let Some(p) = rustix::process::Pid::from_raw(pid) {
+            let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+        }
+        client_dead(d, pid);
+    }
+}
