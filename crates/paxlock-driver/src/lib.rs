@@ -137,6 +137,8 @@ struct Shared<E> {
     stop: AtomicBool,
     /// host_id -> until (ms) its bit stays set in our bitmap.
     bits: Mutex<HashMap<u64, u64>>,
+    /// Renewals that found another host's bit set for us (a request).
+    signalled: AtomicU64,
 }
 
 /// An environment the driver can run on threads.
@@ -170,6 +172,7 @@ impl<E: ThreadEnv> Lockspace<E> {
             lost: Mutex::new(None),
             stop: AtomicBool::new(false),
             bits: Mutex::new(HashMap::new()),
+            signalled: AtomicU64::new(0),
             cfg,
             env,
         });
@@ -303,6 +306,19 @@ impl<E: ThreadEnv> Lockspace<E> {
         Ok(out)
     }
 
+    /// How many renewals so far found another host signalling us through
+    /// its bitmap (it recorded a request for a lease we may hold). A
+    /// change means: check the requests of the leases held here.
+    pub fn signalled(&self) -> u64 {
+        self.shared.signalled.load(Ordering::Acquire)
+    }
+
+    /// Whether a request asks us to give up `held`: the force mode
+    /// (1 force, 2 graceful) of a request for a newer lver.
+    pub fn pending_request(&self, held: &Held) -> Result<Option<u32>, LeaseError> {
+        self.with_member(|m| block_on(paxos::pending_request(&self.shared.env, m, held)))
+    }
+
     /// Stops renewing and, if the last renewal succeeded and the lease was
     /// not lost, frees the host_id. Hold no resource leases when calling.
     pub fn leave(mut self) -> Result<(), LeaseError> {
@@ -386,6 +402,9 @@ fn renewal_loop<E: ThreadEnv>(s: &Shared<E>) {
                     .store(held.last_success_ms, Ordering::Release);
                 if let Ok(mut t) = s.hosts.lock() {
                     t.observe(&area, s.cfg.geometry, &s.cfg.space_name, monotime_ms());
+                }
+                if !HostTable::signalled_by(&area, s.cfg.geometry, s.cfg.host_id).is_empty() {
+                    s.signalled.fetch_add(1, Ordering::AcqRel);
                 }
             }
             Err(e) if e.is_corrupt_renewal() => {

@@ -411,6 +411,7 @@ pub fn run(cli: &Cli) -> Outcome {
                     .unwrap_or_else(crate::hold::random_host_name),
                 io_timeout_secs: a.io_timeout,
                 watchdog_fire_timeout_secs: 60,
+                kill_grace_secs: a.grace.map_or(40, |g| g.clamp(0, 60) as u32),
             };
             match paxlockd::run(opts) {
                 Ok(()) => Outcome::default(),

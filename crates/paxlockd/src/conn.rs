@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::dispatch::handle;
 use crate::lease::client_dead;
 use crate::state::*;
+use paxlock_proto::flags::SANLK_RESTRICT_ALL;
 use paxlock_proto::reply::{self};
 use paxlock_proto::{decode_request, Request, SmHeader};
 
@@ -39,6 +40,19 @@ pub(crate) fn serve(d: &Arc<Daemon>, mut s: UnixStream) {
                 None => break,
             },
         };
+        if let Some(pid) = registered {
+            let all = d
+                .clients
+                .lock()
+                .map(|c| c.get(&pid).is_some_and(|c| c.restrict & SANLK_RESTRICT_ALL != 0))
+                .unwrap_or(false);
+            if all {
+                // RESTRICT_ALL: dropped without a reply, as sanlock does;
+                // the connection stays registered.
+                d.log(format!("pid {pid} restrict all: {:?} dropped", req.cmd()));
+                continue;
+            }
+        }
         match handle(d, &h, req, &s, &mut registered) {
             Reply::Bytes(b) => {
                 if s.write_all(&b).is_err() {

@@ -1,7 +1,6 @@
 //! Request dispatch: one arm per sanlock command.
 
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::conn::peer_pid;
@@ -15,6 +14,7 @@ use paxlock_core::delta::HostState;
 use paxlock_proto::flags::*;
 use paxlock_proto::reply::{self};
 use paxlock_proto::wire::{SanlkHost, SanlkLockspace};
+use paxlock_format::Name;
 use paxlock_proto::{Request, SmHeader};
 
 pub(crate) fn target(
@@ -48,13 +48,7 @@ pub(crate) fn handle(
         Request::Register => {
             if let Some(pid) = peer_pid(s) {
                 if let Ok(mut c) = d.clients.lock() {
-                    c.insert(
-                        pid,
-                        Client {
-                            name: pid.to_string(),
-                            tokens: Vec::new(),
-                        },
-                    );
+                    c.insert(pid, Client::new(pid));
                 }
                 d.log(format!("cmd_register pid {pid}"));
                 *registered = Some(pid);
@@ -85,7 +79,9 @@ pub(crate) fn handle(
             };
             result(h, rv)
         }
-        Request::RemLockspace { lockspace, .. } => result(h, rem_lockspace(d, &lockspace.name)),
+        Request::RemLockspace { flags, lockspace } => {
+            result(h, rem_lockspace(d, &lockspace.name, flags))
+        }
         Request::GetLockspaces { .. } => {
             let list: Vec<SanlkLockspace> = d
                 .spaces
@@ -183,9 +179,51 @@ pub(crate) fn handle(
                 if force != 0 {
                     kill_all_holders(d);
                 }
-                d.stop.store(true, Ordering::Release);
+                d.shutdown();
             }
             Reply::Close(Vec::new())
+        }
+        Request::ShutdownWait { force } => {
+            let busy = d.spaces.lock().map(|s| !s.is_empty()).unwrap_or(false);
+            if busy && force == 0 {
+                return result(h, EBUSY);
+            }
+            if let (Ok(mut w), Ok(c)) = (d.shutdown_waiters.lock(), s.try_clone()) {
+                w.push(c);
+            }
+            if force != 0 {
+                kill_all_holders(d);
+            }
+            d.shutdown();
+            Reply::None
+        }
+        Request::SetConfig {
+            config_cmd,
+            lockspace,
+            ..
+        } => {
+            let Ok(mut spaces) = d.spaces.lock() else {
+                return result(h, EINVAL);
+            };
+            let rv = match spaces.iter_mut().find(|s| s.ls.name.same_as(&lockspace.name)) {
+                None => ENOENT,
+                Some(s) => match &s.state {
+                    SpaceState::Joined(l) if l.lost().is_none() => {
+                        match config_cmd {
+                            SANLK_CONFIG_USED => s.used = true,
+                            SANLK_CONFIG_UNUSED => s.used = false,
+                            // Orphans (persistent leases) are not kept by
+                            // paxlock yet, so they never block removal.
+                            SANLK_CONFIG_USED_BY_ORPHANS | SANLK_CONFIG_UNUSED_BY_ORPHANS => {}
+                            _ => {}
+                        }
+                        0
+                    }
+                    SpaceState::Adding => ENOENT,
+                    _ => ENOSPC,
+                },
+            };
+            result(h, rv)
         }
         Request::Convert {
             target_pid,
@@ -200,12 +238,62 @@ pub(crate) fn handle(
             force_mode,
             resource,
         } => result(h, request(d, flags, force_mode, &resource)),
-        Request::Restrict { .. } | Request::Killpath { .. } if registered.is_some() => result(h, 0),
-        Request::ExamineResource { .. } | Request::ExamineLockspace { .. } => result(h, 0),
+        Request::Restrict { flags } => match *registered {
+            Some(pid) => {
+                if let Ok(mut c) = d.clients.lock() {
+                    if let Some(c) = c.get_mut(&pid) {
+                        c.restrict = flags;
+                    }
+                }
+                d.log(format!("cmd_restrict pid {pid} flags {flags:#x}"));
+                result(h, 0)
+            }
+            None => result(h, ESRCH),
+        },
+        Request::Killpath { flags, killpath } => match *registered {
+            Some(pid) => {
+                let path = killpath.path.to_string_lossy();
+                let args = killpath.args.to_string_lossy();
+                d.log(format!("cmd_killpath pid {pid} {path} {args} flags {flags:#x}"));
+                if let Ok(mut c) = d.clients.lock() {
+                    if let Some(c) = c.get_mut(&pid) {
+                        c.killpath = (!path.is_empty()).then_some((path, args, flags));
+                    }
+                }
+                result(h, 0)
+            }
+            None => result(h, ESRCH),
+        },
+        Request::ExamineLockspace { lockspace, .. } => {
+            result(h, examine(d, Some(&lockspace.name)))
+        }
+        Request::ExamineResource { resource, .. } => {
+            result(h, examine(d, Some(&resource.lockspace_name)))
+        }
         Request::Version { .. } => {
             Reply::Bytes(reply::encode_version_reply(reply::SANLOCK_VERSION_3_8_5).to_vec())
         }
         other => crate::diskcmd::handle(d, h, &other).unwrap_or_else(|| result(h, EOPNOTSUPP)),
+    }
+}
+
+/// EXAMINE: check the requests of the leases held in a lockspace now
+/// (the recovery thread does it).
+fn examine(d: &Daemon, name: Option<&Name>) -> i32 {
+    let Ok(mut spaces) = d.spaces.lock() else {
+        return EINVAL;
+    };
+    let mut found = false;
+    for s in spaces.iter_mut() {
+        if name.is_none_or(|n| s.ls.name.same_as(n)) {
+            s.examine = true;
+            found = true;
+        }
+    }
+    if found {
+        0
+    } else {
+        ENOENT
     }
 }
 

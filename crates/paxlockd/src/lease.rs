@@ -1,7 +1,10 @@
 //! Lease commands: acquire, release, convert, request; client death.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+use paxlock_driver::Lockspace;
 
 use crate::state::*;
 use crate::*;
@@ -74,6 +77,7 @@ pub(crate) fn acquire(d: &Daemon, pid: i32, resources: Vec<ResourceArg>, owner_n
                 got.push(Token {
                     held,
                     arg: arg.clone(),
+                    busy: false,
                 });
             }
             Err(e) => {
@@ -109,6 +113,21 @@ pub(crate) fn acquire(d: &Daemon, pid: i32, resources: Vec<ResourceArg>, owner_n
 }
 
 pub(crate) fn release(d: &Daemon, pid: i32, all: bool, resources: &[SanlkResource]) -> i32 {
+    // Hold the lockspaces first: while we do, the recovery thread cannot
+    // free one of them under a lease we are still releasing.
+    let names: Vec<Name> = d
+        .clients
+        .lock()
+        .map(|c| {
+            c.get(&pid)
+                .map(|c| c.tokens.iter().map(|t| t.held.res.space_name).collect())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    let spaces: Vec<(Name, Arc<Lockspace>)> = names
+        .iter()
+        .filter_map(|n| d.live(n).map(|l| (*n, l)))
+        .collect();
     let taken: Vec<Token> = {
         let Ok(mut c) = d.clients.lock() else {
             return EPERM;
@@ -116,8 +135,12 @@ pub(crate) fn release(d: &Daemon, pid: i32, all: bool, resources: &[SanlkResourc
         let Some(client) = c.get_mut(&pid) else {
             return ESRCH;
         };
-        if all {
-            client.tokens.drain(..).collect()
+        let out: Vec<Token> = if all {
+            // A lease being converted is released when the convert ends
+            // and finds its client gone (see `convert`).
+            let (busy, out) = client.tokens.drain(..).partition(|t| t.busy);
+            client.tokens = busy;
+            out
         } else {
             let mut out = Vec::new();
             for r in resources {
@@ -125,6 +148,10 @@ pub(crate) fn release(d: &Daemon, pid: i32, all: bool, resources: &[SanlkResourc
                     t.held.res.space_name.same_as(&r.lockspace_name)
                         && t.held.res.name.same_as(&r.name)
                 }) {
+                    Some(i) if client.tokens[i].busy => {
+                        client.tokens.extend(out);
+                        return EBUSY;
+                    }
                     Some(i) => out.push(client.tokens.remove(i)),
                     None => {
                         client.tokens.extend(out);
@@ -133,11 +160,20 @@ pub(crate) fn release(d: &Daemon, pid: i32, all: bool, resources: &[SanlkResourc
                 }
             }
             out
+        };
+        if client.tokens.is_empty() {
+            client.kill = KillState::default();
         }
+        out
     };
     let mut rv = 0;
     for t in taken {
-        if let Some(space) = d.joined(&t.held.res.space_name) {
+        // In a lost lockspace nothing is written: others take the lease
+        // after host_dead_seconds.
+        let space = spaces
+            .iter()
+            .find(|(n, _)| n.same_as(&t.held.res.space_name));
+        if let Some((_, space)) = space {
             if let Err(e) = space.release(&t.held) {
                 rv = e.code();
             }
@@ -159,22 +195,57 @@ pub(crate) fn convert(d: &Daemon, pid: i32, r: &SanlkResource) -> i32 {
     let Some(space) = d.joined(&r.lockspace_name) else {
         return ENOSPC;
     };
-    let Ok(mut clients) = d.clients.lock() else {
-        return EINVAL;
-    };
-    let Some(client) = clients.get_mut(&pid) else {
-        return ESRCH;
-    };
-    let Some(t) = client.tokens.iter_mut().find(|t| {
+    let same = |t: &Token| {
         t.held.res.space_name.same_as(&r.lockspace_name) && t.held.res.name.same_as(&r.name)
-    }) else {
-        return ENOENT;
     };
-    // On failure `held` still describes what we hold (SH stays SH).
-    match space.convert(&mut t.held, to) {
+    let mut held = {
+        let Ok(mut clients) = d.clients.lock() else {
+            return EINVAL;
+        };
+        let Some(client) = clients.get_mut(&pid) else {
+            return ESRCH;
+        };
+        let Some(t) = client.tokens.iter_mut().find(|t| same(t)) else {
+            return ENOENT;
+        };
+        if t.busy {
+            return EBUSY;
+        }
+        t.busy = true;
+        t.held.clone()
+    };
+    // Disk I/O without the client table locked. On failure `held` still
+    // describes what we hold (SH stays SH).
+    let rv = match space.convert(&mut held, to) {
         Ok(()) => 0,
         Err(e) => e.code(),
+    };
+    let orphaned = {
+        let Ok(mut clients) = d.clients.lock() else {
+            return EINVAL;
+        };
+        match clients
+            .get_mut(&pid)
+            .and_then(|c| c.tokens.iter_mut().find(|t| same(t) && t.busy))
+        {
+            Some(t) => {
+                t.held = held.clone();
+                t.busy = false;
+                false
+            }
+            None => true,
+        }
+    };
+    if orphaned {
+        // The client died meanwhile: its other leases are released; this
+        // one is ours to release.
+        let _ = space.release(&held);
+        d.log(format!(
+            "convert {}:{}: client {pid} gone, released",
+            r.lockspace_name, r.name
+        ));
     }
+    rv
 }
 
 pub(crate) fn request(d: &Daemon, flags: u32, force_mode: u32, arg: &ResourceArg) -> i32 {

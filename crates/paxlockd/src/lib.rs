@@ -18,6 +18,7 @@ mod diskcmd;
 mod dispatch;
 mod lease;
 mod report;
+mod recover;
 mod space;
 mod state;
 
@@ -39,6 +40,8 @@ use crate::state::*;
 pub(crate) const EPERM: i32 = -1;
 pub(crate) const ENOENT: i32 = -2;
 pub(crate) const ESRCH: i32 = -3;
+pub(crate) const EAGAIN: i32 = -11;
+pub(crate) const EBUSY: i32 = -16;
 pub(crate) const EEXIST: i32 = -17;
 pub(crate) const ENODEV: i32 = -19;
 pub(crate) const EINVAL: i32 = -22;
@@ -57,6 +60,9 @@ pub struct Options {
     pub io_timeout_secs: u32,
     /// Watchdog fire timeout (must match every host's).
     pub watchdog_fire_timeout_secs: u32,
+    /// After a lockspace is lost, how long its lease holders get (killpath
+    /// or SIGTERM) before SIGKILL (`-g`, sanlock's default 40).
+    pub kill_grace_secs: u32,
 }
 
 /// Runs the daemon until SHUTDOWN. Returns an error message on startup failure.
@@ -94,37 +100,65 @@ pub fn run(opts: Options) -> Result<(), String> {
         clients: Mutex::new(HashMap::new()),
         log: Mutex::new(VecDeque::new()),
         stop: AtomicBool::new(false),
+        shutdown_waiters: Mutex::new(Vec::new()),
+        sock_path: sock_path.clone(),
     });
     d.log(format!(
         "paxlock daemon started, host name {}",
         d.opts.host_name
     ));
-    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-    while !d.stop.load(Ordering::Acquire) {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                let d = Arc::clone(&d);
-                let _ = stream.set_nonblocking(false);
-                std::thread::spawn(move || serve(&d, stream));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(20))
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+    {
+        let d = Arc::clone(&d);
+        std::thread::Builder::new()
+            .name("recover".into())
+            .spawn(move || recover::watch(d))
+            .map_err(|e| format!("cannot start the recovery thread: {e}"))?;
+    }
+    // SHUTDOWN wakes this loop with a connection of its own.
+    for stream in listener.incoming() {
+        if d.stop.load(Ordering::Acquire) {
+            break;
+        }
+        let Ok(stream) = stream else {
+            std::thread::sleep(Duration::from_millis(20)); // EMFILE and such
+            continue;
+        };
+        let d = Arc::clone(&d);
+        let spawned = std::thread::Builder::new()
+            .name("conn".into())
+            .stack_size(CONN_STACK)
+            .spawn(move || serve(&d, stream));
+        if spawned.is_err() {
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
-    // Leave every lockspace we still hold (holders are gone by now).
+    // Leave every lockspace we still hold (holders are gone by now); a
+    // lost one is dropped without a write.
     let spaces: Vec<Space> = d
         .spaces
         .lock()
         .map(|mut s| s.drain(..).collect())
         .unwrap_or_default();
     for s in spaces {
-        if let SpaceState::Joined(l) = s.state {
+        if let SpaceState::Joined(l) | SpaceState::Removing(l) = s.state {
             if let Ok(l) = Arc::try_unwrap(l) {
-                let _ = l.leave();
+                if l.lost().is_none() {
+                    let _ = l.leave();
+                }
             }
+        }
+    }
+    let _ = std::fs::remove_file(&d.sock_path);
+    // SHUTDOWN_WAIT: answered just before we exit (header built anew,
+    // cmd 0, as sanlock does).
+    if let Ok(mut w) = d.shutdown_waiters.lock() {
+        for mut s in w.drain(..) {
+            let _ = s.write_all(&paxlock_proto::reply::encode_shutdown_wait_exit_reply());
         }
     }
     Ok(())
 }
+
+/// Stack of a connection thread: a request is handled with little stack,
+/// and 1,000 connections must stay cheap.
+const CONN_STACK: usize = 256 * 1024;

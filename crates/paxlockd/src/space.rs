@@ -11,6 +11,7 @@ use paxlock_core::{LeaseLoc, Timeouts};
 use paxlock_driver::Lockspace;
 use paxlock_format::{LeaderRecord, Name};
 use paxlock_io::{Access, Disk};
+use paxlock_proto::flags::{SANLK_REM_ASYNC, SANLK_REM_UNUSED};
 use paxlock_proto::wire::SanlkLockspace;
 
 pub(crate) fn geometry_at(path: &Path, offset: u64) -> Result<paxlock_format::Geometry, i32> {
@@ -36,15 +37,15 @@ pub(crate) fn add_lockspace(
             return EINVAL;
         };
         if let Some(s) = spaces.iter().find(|s| s.ls.name.same_as(&ls.name)) {
-            return match s.state {
+            return match &s.state {
                 SpaceState::Adding => EINPROGRESS,
-                SpaceState::Joined(_) => EEXIST,
+                SpaceState::Joined(l) if l.lost().is_none() => EEXIST,
+                // Lost, being removed or leaving: its operations and
+                // holders must be gone before our host_id is taken anew.
+                _ => EAGAIN,
             };
         }
-        spaces.push(Space {
-            ls: ls.clone(),
-            state: SpaceState::Adding,
-        });
+        spaces.push(Space::new(ls.clone()));
     }
     let d2 = Arc::clone(d);
     let join = move || {
@@ -118,35 +119,42 @@ pub(crate) fn join_lockspace(d: &Daemon, ls: &SanlkLockspace, io_timeout: u32) -
     }
 }
 
-pub(crate) fn rem_lockspace(d: &Daemon, name: &Name) -> i32 {
-    let space = {
+/// REM_LOCKSPACE: kill the holders of its leases (SIGKILL, as sanlock
+/// does for an external remove); the recovery thread frees the host_id
+/// once they are gone and no operation is running in it. Waits for that
+/// unless `async_rem`.
+pub(crate) fn rem_lockspace(d: &Daemon, name: &Name, flags: u32) -> i32 {
+    {
         let Ok(mut spaces) = d.spaces.lock() else {
             return EINVAL;
         };
-        match spaces.iter().position(|s| s.ls.name.same_as(name)) {
-            None => return ENOENT,
-            Some(i) if matches!(spaces[i].state, SpaceState::Adding) => return EINPROGRESS,
-            Some(i) => spaces.remove(i),
-        }
-    };
-    // Release what local clients hold in it, then free the host_id.
-    if let SpaceState::Joined(l) = space.state {
-        if let Ok(mut clients) = d.clients.lock() {
-            for c in clients.values_mut() {
-                c.tokens.retain(|t| {
-                    if t.held.res.space_name.same_as(name) {
-                        let _ = l.release(&t.held);
-                        false
-                    } else {
-                        true
-                    }
-                });
+        let Some(space) = spaces.iter_mut().find(|s| s.ls.name.same_as(name)) else {
+            return ENOENT;
+        };
+        let l = match &space.state {
+            SpaceState::Adding | SpaceState::Removing(_) | SpaceState::Leaving => {
+                return EINPROGRESS
             }
+            SpaceState::Joined(l) => Arc::clone(l),
+        };
+        if flags & SANLK_REM_UNUSED != 0 && (space.used || d.holds_in(name)) {
+            return EBUSY;
         }
-        d.log(format!("cmd_rem_lockspace {name}"));
-        if let Ok(l) = Arc::try_unwrap(l) {
-            return l.leave().map(|()| 0).unwrap_or_else(|e| e.code());
-        }
+        space.state = SpaceState::Removing(l);
     }
-    0
+    d.log(format!("cmd_rem_lockspace {name} flags {flags:#x}"));
+    if flags & SANLK_REM_ASYNC != 0 {
+        return 0;
+    }
+    loop {
+        let gone = d
+            .spaces
+            .lock()
+            .map(|s| !s.iter().any(|s| s.ls.name.same_as(name)))
+            .unwrap_or(true);
+        if gone {
+            return 0;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -12,23 +12,80 @@ use paxlock_proto::wire::{ResourceArg, SanlkLockspace};
 use crate::Options;
 
 pub(crate) enum SpaceState {
+    /// ADD_LOCKSPACE is acquiring the host_id.
     Adding,
+    /// Joined; lost once `l.lost()` says so (then its holders are killed).
     Joined(Arc<Lockspace>),
+    /// REM_LOCKSPACE: holders are being killed; then the host_id is freed.
+    Removing(Arc<Lockspace>),
+    /// The host_id is being freed (or the lost lockspace's threads are
+    /// stopping): no new ADD until it is gone, so that two incarnations
+    /// of our host_id never overlap.
+    Leaving,
 }
 
 pub(crate) struct Space {
     pub(crate) ls: SanlkLockspace,
     pub(crate) state: SpaceState,
+    /// SET_CONFIG USED: REM_LOCKSPACE with REM_UNUSED fails with -EBUSY.
+    pub(crate) used: bool,
+    /// `Lockspace::signalled()` when requests were last checked.
+    pub(crate) signals_seen: u64,
+    /// EXAMINE asked for the requests to be checked.
+    pub(crate) examine: bool,
+}
+
+impl Space {
+    pub(crate) fn new(ls: SanlkLockspace) -> Space {
+        Space {
+            ls,
+            state: SpaceState::Adding,
+            used: false,
+            signals_seen: 0,
+            examine: false,
+        }
+    }
 }
 
 pub(crate) struct Token {
     pub(crate) held: Held,
     pub(crate) arg: ResourceArg,
+    /// A CONVERT is doing disk I/O on this lease (without the client
+    /// table locked): other commands on it get -EBUSY meanwhile.
+    pub(crate) busy: bool,
 }
 
 pub(crate) struct Client {
     pub(crate) name: String,
     pub(crate) tokens: Vec<Token>,
+    /// `SANLK_RESTRICT_*` (RESTRICT).
+    pub(crate) restrict: u32,
+    /// KILLPATH: program, its argument string, `SANLK_KILLPATH_PID`.
+    pub(crate) killpath: Option<(String, String, u32)>,
+    pub(crate) kill: KillState,
+}
+
+impl Client {
+    pub(crate) fn new(pid: i32) -> Client {
+        Client {
+            name: pid.to_string(),
+            tokens: Vec::new(),
+            restrict: 0,
+            killpath: None,
+            kill: KillState::default(),
+        }
+    }
+}
+
+/// How far killing a client has gone (reset when it holds no lease).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct KillState {
+    /// Signals sent (or killpath runs).
+    pub(crate) count: u32,
+    /// When the last one was sent (monotonic ms).
+    pub(crate) last_ms: u64,
+    /// The killpath program has been run.
+    pub(crate) runpath_sent: bool,
 }
 
 pub(crate) struct Daemon {
@@ -39,9 +96,19 @@ pub(crate) struct Daemon {
     pub(crate) clients: Mutex<HashMap<i32, Client>>,
     pub(crate) log: Mutex<VecDeque<String>>,
     pub(crate) stop: AtomicBool,
+    /// SHUTDOWN_WAIT connections, answered when the daemon exits.
+    pub(crate) shutdown_waiters: Mutex<Vec<std::os::unix::net::UnixStream>>,
+    /// Our socket (SHUTDOWN connects to it to wake the accept loop).
+    pub(crate) sock_path: std::path::PathBuf,
 }
 
 impl Daemon {
+    /// Stops the daemon: the accept loop wakes and winds down.
+    pub(crate) fn shutdown(&self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        let _ = std::os::unix::net::UnixStream::connect(&self.sock_path);
+    }
+
     pub(crate) fn log(&self, msg: String) {
         if let Ok(mut l) = self.log.lock() {
             if l.len() >= 10_000 {
@@ -58,6 +125,32 @@ impl Daemon {
             .find(|s| s.ls.name.same_as(name))
             .and_then(|s| match &s.state {
                 SpaceState::Joined(l) if l.lost().is_none() => Some(Arc::clone(l)),
+                _ => None,
+            })
+    }
+
+    /// Whether a registered client holds a lease in lockspace `name`.
+    pub(crate) fn holds_in(&self, name: &Name) -> bool {
+        self.clients
+            .lock()
+            .map(|c| {
+                c.values()
+                    .any(|c| c.tokens.iter().any(|t| t.held.res.space_name.same_as(name)))
+            })
+            .unwrap_or(true)
+    }
+
+    /// The lockspace in which a held lease can still be released on
+    /// disk: joined or being removed, and not lost.
+    pub(crate) fn live(&self, name: &Name) -> Option<Arc<Lockspace>> {
+        let spaces = self.spaces.lock().ok()?;
+        spaces
+            .iter()
+            .find(|s| s.ls.name.same_as(name))
+            .and_then(|s| match &s.state {
+                SpaceState::Joined(l) | SpaceState::Removing(l) if l.lost().is_none() => {
+                    Some(Arc::clone(l))
+                }
                 _ => None,
             })
     }
