@@ -319,8 +319,9 @@ impl<E: ThreadEnv> Lockspace<E> {
         self.with_member(|m| block_on(paxos::pending_request(&self.shared.env, m, held)))
     }
 
-    /// Stops renewing and, if the last renewal succeeded and the lease was
-    /// not lost, frees the host_id. Hold no resource leases when calling.
+    /// Stops renewing and, if the last renewal succeeded and no renewal
+    /// found the slot corrupt, frees the host_id. Hold no resource leases
+    /// when calling (after a loss: none left held by a live process).
     pub fn leave(mut self) -> Result<(), LeaseError> {
         self.stop_threads();
         let held = self
@@ -329,7 +330,10 @@ impl<E: ThreadEnv> Lockspace<E> {
             .lock()
             .map(|h| h.clone())
             .map_err(|_| LeaseError::Stopped)?;
-        if self.lost().is_none() && held.last_renewal_ok {
+        // After a renewal timeout we kept renewing: if the last renewal
+        // succeeded the slot is still ours to free. Never after a corrupt
+        // renewal (the slot may be someone else's).
+        if !matches!(self.lost(), Some(LossReason::Corrupt(_))) && held.last_renewal_ok {
             block_on(delta::delta_release(
                 &self.shared.env,
                 &self.shared.cfg,
@@ -368,12 +372,29 @@ fn nap<E>(s: &Shared<E>, ms: u64) -> bool {
 
 fn renewal_loop<E: ThreadEnv>(s: &Shared<E>) {
     let renew_ms = u64::from(s.cfg.timeouts.id_renewal_secs()) * 1000;
+    let fail_ms = u64::from(s.cfg.timeouts.id_renewal_fail_secs()) * 1000;
+    // A renewal that starts, or lands, id_renewal_fail_seconds or more
+    // after the last good one does not rescue the lockspace: it is lost
+    // for good (a frozen daemon wakes to find this before the monitor
+    // thread has looked). As sanlock does, we still go on renewing: a
+    // live timestamp keeps others off our leases while our holders are
+    // being killed, pushes the watchdog's expiry forward, and lets us
+    // free the host_id cleanly once they are gone.
+    let check_late = |last: u64, now: u64| {
+        let gap_ms = now.saturating_sub(last);
+        if gap_ms >= fail_ms {
+            if let Ok(mut l) = s.lost.lock() {
+                l.get_or_insert(LossReason::RenewalTimeout { gap_ms });
+            }
+        }
+    };
     loop {
         let last = s.last_success_ms.load(Ordering::Acquire);
         let due = last + renew_ms + 500;
         if !nap(s, due.saturating_sub(monotime_ms())) {
             return;
         }
+        check_late(last, monotime_ms());
         let now = monotime_ms();
         let bitmap: Vec<u64> = match s.bits.lock() {
             Ok(mut b) => {
@@ -398,6 +419,7 @@ fn renewal_loop<E: ThreadEnv>(s: &Shared<E>) {
         }
         match r {
             Ok(area) => {
+                check_late(last, held.last_success_ms);
                 s.last_success_ms
                     .store(held.last_success_ms, Ordering::Release);
                 if let Ok(mut t) = s.hosts.lock() {
@@ -419,9 +441,6 @@ fn renewal_loop<E: ThreadEnv>(s: &Shared<E>) {
                     return;
                 }
             }
-        }
-        if s.lost.lock().map(|l| l.is_some()).unwrap_or(true) {
-            return;
         }
     }
 }

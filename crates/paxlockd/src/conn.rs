@@ -44,7 +44,10 @@ pub(crate) fn serve(d: &Arc<Daemon>, mut s: UnixStream) {
             let all = d
                 .clients
                 .lock()
-                .map(|c| c.get(&pid).is_some_and(|c| c.restrict & SANLK_RESTRICT_ALL != 0))
+                .map(|c| {
+                    c.get(&pid)
+                        .is_some_and(|c| c.restrict & SANLK_RESTRICT_ALL != 0)
+                })
                 .unwrap_or(false);
             if all {
                 // RESTRICT_ALL: dropped without a reply, as sanlock does;

@@ -11,10 +11,10 @@ use crate::space::*;
 use crate::state::*;
 use crate::*;
 use paxlock_core::delta::HostState;
+use paxlock_format::Name;
 use paxlock_proto::flags::*;
 use paxlock_proto::reply::{self};
 use paxlock_proto::wire::{SanlkHost, SanlkLockspace};
-use paxlock_format::Name;
 use paxlock_proto::{Request, SmHeader};
 
 pub(crate) fn target(
@@ -205,7 +205,10 @@ pub(crate) fn handle(
             let Ok(mut spaces) = d.spaces.lock() else {
                 return result(h, EINVAL);
             };
-            let rv = match spaces.iter_mut().find(|s| s.ls.name.same_as(&lockspace.name)) {
+            let rv = match spaces
+                .iter_mut()
+                .find(|s| s.ls.name.same_as(&lockspace.name))
+            {
                 None => ENOENT,
                 Some(s) => match &s.state {
                     SpaceState::Joined(l) if l.lost().is_none() => {
@@ -254,7 +257,9 @@ pub(crate) fn handle(
             Some(pid) => {
                 let path = killpath.path.to_string_lossy();
                 let args = killpath.args.to_string_lossy();
-                d.log(format!("cmd_killpath pid {pid} {path} {args} flags {flags:#x}"));
+                d.log(format!(
+                    "cmd_killpath pid {pid} {path} {args} flags {flags:#x}"
+                ));
                 if let Ok(mut c) = d.clients.lock() {
                     if let Some(c) = c.get_mut(&pid) {
                         c.killpath = (!path.is_empty()).then_some((path, args, flags));
@@ -264,9 +269,7 @@ pub(crate) fn handle(
             }
             None => result(h, ESRCH),
         },
-        Request::ExamineLockspace { lockspace, .. } => {
-            result(h, examine(d, Some(&lockspace.name)))
-        }
+        Request::ExamineLockspace { lockspace, .. } => result(h, examine(d, Some(&lockspace.name))),
         Request::ExamineResource { resource, .. } => {
             result(h, examine(d, Some(&resource.lockspace_name)))
         }

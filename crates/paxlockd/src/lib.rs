@@ -17,8 +17,8 @@ mod conn;
 mod diskcmd;
 mod dispatch;
 mod lease;
-mod report;
 mod recover;
+mod report;
 mod space;
 mod state;
 

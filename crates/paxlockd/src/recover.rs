@@ -19,11 +19,12 @@
 //! into SIGTERM (`SANLK_RESTRICT_SIGKILL`) or SIGTERM into SIGKILL
 //! (`SANLK_RESTRICT_SIGTERM`). Once no process holds a lease in it (they
 //! died, which closes their connections and drops their leases, or they
-//! released them) and no operation is running in it, a removed lockspace
-//! frees our host_id on disk, and a lost one is dropped without any disk
-//! write: others take its leases after host_dead_seconds. Only then may
-//! the same lockspace be added again, so two incarnations of our host_id
-//! never overlap.
+//! released them) and no operation is running in it, the lockspace is
+//! left: our host_id is freed on disk if the last renewal succeeded (a
+//! lost lockspace goes on renewing during recovery, as sanlock's does, so
+//! the grace period follows the last good renewal), and never after a
+//! corrupt renewal. Only then may the same lockspace be added again, so
+//! two incarnations of our host_id never overlap.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -65,13 +66,14 @@ pub(crate) fn watch(d: Arc<Daemon>) {
 }
 
 fn step(d: &Arc<Daemon>, now_ms: u64) {
-    let mut troubled: Vec<(Name, Arc<Lockspace>, Why)> = Vec::new();
+    let mut troubled: Vec<(Name, Arc<Lockspace>, Why, u64)> = Vec::new();
     let mut requests: Vec<(Name, Arc<Lockspace>)> = Vec::new();
     if let Ok(mut spaces) = d.spaces.lock() {
         for s in spaces.iter_mut() {
             match &s.state {
                 SpaceState::Joined(l) if l.lost().is_some() => {
-                    troubled.push((s.ls.name, Arc::clone(l), Why::Lost))
+                    let seen = *s.lost_seen_ms.get_or_insert(now_ms);
+                    troubled.push((s.ls.name, Arc::clone(l), Why::Lost, seen))
                 }
                 SpaceState::Joined(l) => {
                     let n = l.signalled();
@@ -82,15 +84,15 @@ fn step(d: &Arc<Daemon>, now_ms: u64) {
                     }
                 }
                 SpaceState::Removing(l) => {
-                    troubled.push((s.ls.name, Arc::clone(l), Why::Removed))
+                    troubled.push((s.ls.name, Arc::clone(l), Why::Removed, now_ms))
                 }
                 SpaceState::Adding | SpaceState::Leaving => {}
             }
         }
     }
-    for (name, l, why) in troubled {
+    for (name, l, why, seen_ms) in troubled {
         if d.holds_in(&name) {
-            kill_holders(d, &name, &l, why, now_ms);
+            kill_holders(d, &name, &l, why, now_ms, seen_ms);
         } else {
             drop(l);
             finish(d, &name, why);
@@ -129,15 +131,13 @@ fn finish(d: &Daemon, name: &Name, why: Why) {
     };
     match Arc::try_unwrap(l) {
         Ok(l) => {
-            if why == Why::Removed && l.lost().is_none() {
-                match l.leave() {
-                    Ok(()) => d.log(format!("s {name} rem_lockspace done: host_id released")),
-                    Err(e) => d.log(format!("s {name} rem_lockspace: release failed {e}")),
-                }
-            } else {
-                let reason = l.lost().map(|r| format!("{r:?}")).unwrap_or_default();
-                drop(l); // stops its threads; nothing is written
-                d.log(format!("s {name} lockspace lost ({reason}): dropped"));
+            // A lost lockspace frees the host_id too if its last renewal
+            // succeeded (renewals go on during recovery), never after a
+            // corrupt renewal: `leave` decides.
+            let lost = l.lost();
+            match l.leave() {
+                Ok(()) => d.log(format!("s {name} {why:?}: lockspace left ({lost:?})")),
+                Err(e) => d.log(format!("s {name} {why:?}: host_id release failed {e}")),
             }
         }
         Err(_) => d.log(format!("s {name} still in use while leaving")),
@@ -188,11 +188,30 @@ fn restricted(a: Action, restrict: u32) -> Action {
     }
 }
 
-fn kill_holders(d: &Daemon, name: &Name, l: &Lockspace, why: Why, now_ms: u64) {
+/// The end of the grace period: kill_grace_seconds after the renewal
+/// failed, i.e. after `last_success + id_renewal_fail` (renewals go on
+/// during recovery, so a good one moves it, as in sanlock), but never
+/// before kill_grace_seconds after we noticed the loss: a daemon that
+/// was frozen past the limit still gives its holders their grace (sanlock
+/// gets the same when its first renewal after the thaw wins the race
+/// with its check; we do not leave it to the race).
+pub(crate) fn grace_end_ms(
+    last_success_ms: u64,
+    fail_secs: u32,
+    seen_ms: u64,
+    grace_secs: u32,
+) -> u64 {
+    (last_success_ms + u64::from(fail_secs) * 1000).max(seen_ms) + u64::from(grace_secs) * 1000
+}
+
+fn kill_holders(d: &Daemon, name: &Name, l: &Lockspace, why: Why, now_ms: u64, seen_ms: u64) {
     let t = l.config().timeouts;
-    let grace_end_ms = l.last_success_ms()
-        + u64::from(t.id_renewal_fail_secs()) * 1000
-        + u64::from(d.opts.kill_grace_secs) * 1000;
+    let grace_end_ms = grace_end_ms(
+        l.last_success_ms(),
+        t.id_renewal_fail_secs(),
+        seen_ms,
+        d.opts.kill_grace_secs,
+    );
     let mut todo: Vec<(i32, Action, Option<(String, String, u32)>, u32)> = Vec::new();
     if let Ok(mut clients) = d.clients.lock() {
         for (pid, c) in clients.iter_mut() {
@@ -248,7 +267,9 @@ fn act(
                 argv.push(pid.to_string());
             }
             argv.truncate(7); // at most 8 entries with the program
-            d.log(format!("s {name} killpath {pid} {path} {argv:?} count {count}"));
+            d.log(format!(
+                "s {name} killpath {pid} {path} {argv:?} count {count}"
+            ));
             match std::process::Command::new(path).args(&argv).spawn() {
                 Ok(mut child) => {
                     let _ = std::thread::Builder::new()
@@ -375,6 +396,17 @@ mod tests {
     }
 
     #[test]
+    fn grace_follows_the_last_renewal_or_the_notice() {
+        // noticed in time: last_success + fail + grace
+        assert_eq!(grace_end_ms(10_000, 8, 18_000, 4), 22_000);
+        // a good renewal later moves it
+        assert_eq!(grace_end_ms(20_000, 8, 18_000, 4), 32_000);
+        // noticed late (frozen daemon): from the notice
+        assert_eq!(grace_end_ms(10_000, 8, 30_000, 4), 34_000);
+        assert_eq!(grace_end_ms(10_000, 8, 30_000, 0), 30_000);
+    }
+
+    #[test]
     fn no_grace_means_sigkill() {
         assert_eq!(
             kill_action(false, 1000, 5000, 0, &client(true, 0)),
@@ -389,7 +421,13 @@ mod tests {
             Some(Action::Signal(Signal::TERM))
         );
         assert_eq!(
-            kill_action(false, 1000, 5000, 40, &client(false, SANLK_RESTRICT_SIGTERM)),
+            kill_action(
+                false,
+                1000,
+                5000,
+                40,
+                &client(false, SANLK_RESTRICT_SIGTERM)
+            ),
             Some(Action::Signal(Signal::KILL))
         );
     }

@@ -33,6 +33,8 @@ pub(crate) struct Space {
     pub(crate) signals_seen: u64,
     /// EXAMINE asked for the requests to be checked.
     pub(crate) examine: bool,
+    /// When the recovery thread first saw the lockspace lost (ms).
+    pub(crate) lost_seen_ms: Option<u64>,
 }
 
 impl Space {
@@ -43,6 +45,7 @@ impl Space {
             used: false,
             signals_seen: 0,
             examine: false,
+            lost_seen_ms: None,
         }
     }
 }

@@ -145,22 +145,49 @@ pub struct TestDaemon {
 impl TestDaemon {
     /// The real sanlock daemon (unprivileged, no watchdog).
     pub fn sanlock(host_name: &str) -> TestDaemon {
+        TestDaemon::sanlock_with(host_name, &[])
+    }
+
+    /// The real sanlock daemon with more daemon options.
+    pub fn sanlock_with(host_name: &str, extra: &[&str]) -> TestDaemon {
         let mut c = Command::new("sanlock");
         c.args([
             "daemon", "-D", "-w", "0", "-l", "0", "-U", "root", "-G", "root", "-L", "-1", "-S",
             "-1", "-e", host_name,
         ])
+        .args(extra)
         .env("SANLOCK_PRIVILEGED", "0");
         TestDaemon::spawn(c, "pxs", "status")
     }
 
     /// paxlock's daemon.
     pub fn paxlock(host_name: &str) -> TestDaemon {
+        TestDaemon::paxlock_with(host_name, &[])
+    }
+
+    /// paxlock's daemon with more daemon options.
+    pub fn paxlock_with(host_name: &str, extra: &[&str]) -> TestDaemon {
         let mut c = Command::new(env!("CARGO_BIN_EXE_paxlock"));
         c.args([
             "daemon", "-D", "-w", "0", "-l", "0", "-U", "root", "-G", "root", "-e", host_name,
-        ]);
+        ])
+        .args(extra);
         TestDaemon::spawn(c, "pxp", "version")
+    }
+
+    /// The daemon's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `sig` (e.g. "STOP", "CONT") to the daemon.
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &self.pid().to_string()])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "kill -{sig} {}", self.pid());
     }
 
     fn spawn(mut c: Command, prefix: &str, probe: &str) -> TestDaemon {
@@ -205,6 +232,10 @@ impl TestDaemon {
 
 impl Drop for TestDaemon {
     fn drop(&mut self) {
+        // A test that froze the daemon may have failed before thawing it.
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.pid().to_string()])
+            .status();
         let _ = self.client(&["shutdown", "-f", "1"]);
         for _ in 0..100 {
             if let Ok(Some(_)) = self.child.try_wait() {
