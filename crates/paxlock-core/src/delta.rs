@@ -409,7 +409,7 @@ impl HostTable {
 
     /// sanlock's `host_live(host_id, generation)`, used for shared
     /// holders: conservative, a host counts as live unless we know better.
-    pub fn live(&self, host_id: u64, generation: u64, ours: Timeouts, now_ms: u64) -> bool {
+    pub fn live(&self, host_id: u64, generation: u64, ours: Timeouts) -> bool {
         let Some(hs) = self.get(host_id) else {
             return true;
         };
@@ -432,6 +432,12 @@ impl HostTable {
         } else {
             hs.first_check_ms
         };
-        now_ms.saturating_sub(since) <= dead_ms
+        // Dead only on evidence: we watched its timestamp stay the same
+        // for longer than host_dead_seconds, up to our last look. Not by
+        // the clock alone: when our own renewals stalled or we were frozen,
+        // the table is old and says nothing about the time since (seed
+        // 3038887: a host thawed after 17 s judged a live SH holder dead
+        // and cleared its mode block).
+        hs.last_check_ms.saturating_sub(since) <= dead_ms
     }
 }

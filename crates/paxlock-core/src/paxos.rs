@@ -769,7 +769,7 @@ async fn live_shared_holders<E: Env>(
         let alive = m
             .hosts
             .lock()
-            .map(|t| t.live(h, mb.generation, m.space.timeouts, env.now_ms()))
+            .map(|t| t.live(h, mb.generation, m.space.timeouts))
             .unwrap_or(true);
         if alive {
             live.push(h);

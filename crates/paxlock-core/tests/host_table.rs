@@ -200,7 +200,7 @@ fn host_table_keeps_identity_of_a_bad_record_but_counts_its_timestamp_change() {
 #[test]
 fn host_table_live_is_true_for_a_host_never_observed() {
     let t = HostTable::default();
-    assert!(t.live(2, 1, timeouts(10), T + 10_000_000));
+    assert!(t.live(2, 1, timeouts(10)));
 }
 
 #[test]
@@ -209,7 +209,7 @@ fn host_table_live_is_false_for_timestamp_zero() {
     edit_delta_slot(&env, 2, |l| l.timestamp = 0);
     let mut t = HostTable::default();
     observe(&mut t, &env, T);
-    assert!(!t.live(2, 1, timeouts(10), T));
+    assert!(!t.live(2, 1, timeouts(10)));
 }
 
 #[test]
@@ -218,9 +218,9 @@ fn host_table_live_is_false_when_a_newer_generation_holds_the_host_id() {
     edit_delta_slot(&env, 2, |l| l.owner_generation = 3);
     let mut t = HostTable::default();
     observe(&mut t, &env, T);
-    assert!(!t.live(2, 2, timeouts(10), T), "generation 2 is gone");
-    assert!(t.live(2, 3, timeouts(10), T));
-    assert!(t.live(2, 4, timeouts(10), T), "not known to be older");
+    assert!(!t.live(2, 2, timeouts(10)), "generation 2 is gone");
+    assert!(t.live(2, 3, timeouts(10)));
+    assert!(t.live(2, 4, timeouts(10)), "not known to be older");
 }
 
 #[test]
@@ -229,20 +229,39 @@ fn host_table_live_is_false_when_never_seen_changing_for_longer_than_host_dead()
     let mut t = HostTable::default();
     observe(&mut t, &env, T);
     observe(&mut t, &env, T + 100_000);
-    assert!(t.live(2, 1, timeouts(10), T + 140_000));
-    assert!(!t.live(2, 1, timeouts(10), T + 141_000));
+    assert!(t.live(2, 1, timeouts(10)));
+    observe(&mut t, &env, T + 140_000);
+    assert!(t.live(2, 1, timeouts(10)));
+    observe(&mut t, &env, T + 141_000);
+    assert!(!t.live(2, 1, timeouts(10)));
+}
+
+/// Dead needs evidence: an old table (our renewals stalled, or we were
+/// frozen) says nothing about the time since our last look, however
+/// long ago that was (simulator seed 3038887).
+#[test]
+fn host_table_live_is_true_when_our_own_look_is_old() {
+    let env = peer(10);
+    let mut t = HostTable::default();
+    observe(&mut t, &env, T);
+    observe(&mut t, &env, T + 100_000);
+    assert!(t.live(2, 1, timeouts(10)));
 }
 
 #[test]
 fn host_table_live_is_false_when_the_last_change_is_older_than_host_dead() {
-    let (_env, t) = seen_renewing(10);
+    let (env, mut t) = seen_renewing(10);
     let last = T + 20_000;
-    assert!(t.live(2, 1, timeouts(10), last + 140_000));
-    assert!(!t.live(2, 1, timeouts(10), last + 141_000));
+    observe(&mut t, &env, last + 140_000);
+    assert!(t.live(2, 1, timeouts(10)));
+    observe(&mut t, &env, last + 141_000);
+    assert!(!t.live(2, 1, timeouts(10)));
     // with the peer's io 20, 220 s
-    let (_env, t) = seen_renewing(20);
-    assert!(t.live(2, 1, timeouts(10), last + 220_000));
-    assert!(!t.live(2, 1, timeouts(10), last + 221_000));
+    let (env, mut t) = seen_renewing(20);
+    observe(&mut t, &env, last + 220_000);
+    assert!(t.live(2, 1, timeouts(10)));
+    observe(&mut t, &env, last + 221_000);
+    assert!(!t.live(2, 1, timeouts(10)));
 }
 
 // ---------------------------------------------------------------------------
@@ -332,14 +351,12 @@ fn host_table_fed_by_renewals_sees_a_joining_peer_unknown_then_live() {
 /// its old incarnation looks: we have not observed the new one yet.
 #[test]
 fn host_table_live_for_a_generation_newer_than_observed() {
-    let (_env, t) = seen_renewing(10);
+    let (env, mut t) = seen_renewing(10);
     let long_after = T + 20_000 + 1_000_000;
+    observe(&mut t, &env, long_after);
+    assert!(!t.live(2, 1, timeouts(10)), "generation 1 is stale");
     assert!(
-        !t.live(2, 1, timeouts(10), long_after),
-        "generation 1 is stale"
-    );
-    assert!(
-        t.live(2, 2, timeouts(10), long_after),
+        t.live(2, 2, timeouts(10)),
         "generation 2 is newer than we saw"
     );
 }
@@ -352,9 +369,9 @@ fn host_table_live_for_a_host_that_joined_a_slot_we_saw_free() {
     init_lockspace(&env, 10);
     let mut t = HostTable::default();
     observe(&mut t, &env, T);
-    assert!(!t.live(2, 0, timeouts(10), T + 1), "free when we looked");
+    assert!(!t.live(2, 0, timeouts(10)), "free when we looked");
     assert!(
-        t.live(2, 1, timeouts(10), T + 1),
+        t.live(2, 1, timeouts(10)),
         "a newer incarnation than we saw"
     );
 }

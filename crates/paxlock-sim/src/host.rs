@@ -489,7 +489,6 @@ async fn undo_grant(env: &ClientEnv, ep: &Epoch, p: &Params, r: usize) -> bool {
         peek_hosts(env, ep, p);
     }
     let me = env.host as u64 + 1;
-    let now = env.now_ms();
     for h in (1..=p.hosts as u64).filter(|&h| h != me) {
         let s = &area[(h as usize + 1) * ss..(h as usize + 2) * ss];
         let Ok(mb) = ModeBlock::decode_from_sector(s) else {
@@ -499,7 +498,7 @@ async fn undo_grant(env: &ClientEnv, ep: &Epoch, p: &Params, r: usize) -> bool {
             && ep
                 .table
                 .lock()
-                .map(|t| t.live(h, mb.generation, p.timeouts, now))
+                .map(|t| t.live(h, mb.generation, p.timeouts))
                 .unwrap_or(true)
         {
             env.trace(Ev::MissedShared { res: r, holder: h });

@@ -194,10 +194,11 @@ fn liveness_without_faults() {
 /// Seeds from long runs that once found two holders, replayed at their
 /// full 150 s: a late leader write after we gave an lver up (1045152,
 /// 1094888, 1101374), and an old membership's acquire overwriting the
-/// new membership's dblock sector after a rejoin (3009313).
+/// new membership's dblock sector after a rejoin (3009313), and a thawed
+/// host judging a live SH holder dead by its old host table (3038887).
 #[test]
 fn seeds_that_once_failed() {
-    for seed in [1_045_152, 1_094_888, 1_101_374, 3_009_313] {
+    for seed in [1_045_152, 1_094_888, 1_101_374, 3_009_313, 3_038_887] {
         let out = run(&SimConfig::new(seed));
         assert!(
             out.violation.is_none(),
