@@ -12,13 +12,22 @@ use paxlock_proto::reply::{self};
 use paxlock_proto::{decode_request, Request, SmHeader};
 
 /// Serves one connection until it closes.
+///
+/// A connection may sit idle between requests for ever (a registered
+/// process holds its leases that way), but once a header has arrived its
+/// payload must follow within [`MSG_TIMEOUT`], and a reply must be taken
+/// within it too: a client that stalls mid-message or never reads gets
+/// its connection closed, and its thread ends.
 pub(crate) fn serve(d: &Arc<Daemon>, mut s: UnixStream) {
     let mut registered: Option<i32> = None;
+    let _ = s.set_write_timeout(Some(MSG_TIMEOUT));
     loop {
         let mut hb = [0u8; 32];
+        let _ = s.set_read_timeout(None);
         if s.read_exact(&mut hb).is_err() {
             break;
         }
+        let _ = s.set_read_timeout(Some(MSG_TIMEOUT));
         let h = SmHeader::from_bytes(&hb);
         if h.check().into_result().is_err() {
             break; // wrong magic or protocol: close
@@ -26,9 +35,11 @@ pub(crate) fn serve(d: &Arc<Daemon>, mut s: UnixStream) {
         let Ok(len) = Request::payload_len_to_read(&h) else {
             break;
         };
-        let mut payload = vec![0u8; len];
-        if s.read_exact(&mut payload).is_err() {
-            break;
+        // Grown as bytes arrive: a length that lies costs nothing.
+        let mut payload = Vec::new();
+        match (&mut s).take(len as u64).read_to_end(&mut payload) {
+            Ok(n) if n == len => {}
+            _ => break, // truncated, or stalled past MSG_TIMEOUT
         }
         let req = match decode_request(&h, &payload) {
             Ok(r) => r,
@@ -73,6 +84,9 @@ pub(crate) fn serve(d: &Arc<Daemon>, mut s: UnixStream) {
         client_dead(d, pid);
     }
 }
+
+/// How long the rest of a message, or the taking of a reply, may take.
+pub(crate) const MSG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub(crate) enum Reply {
     Bytes(Vec<u8>),

@@ -172,7 +172,7 @@ impl TestDaemon {
             "daemon", "-D", "-w", "0", "-l", "0", "-U", "root", "-G", "root", "-e", host_name,
         ])
         .args(extra);
-        TestDaemon::spawn(c, "pxp", "version")
+        TestDaemon::spawn(c, "pxp", "status")
     }
 
     /// The daemon's pid.
