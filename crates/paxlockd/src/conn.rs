@@ -19,7 +19,7 @@ use paxlock_proto::{decode_request, Request, SmHeader};
 /// within it too: a client that stalls mid-message or never reads gets
 /// its connection closed, and its thread ends.
 pub(crate) fn serve(d: &Arc<Daemon>, mut s: UnixStream) {
-    let mut registered: Option<i32> = None;
+    let mut registered: Option<Cid> = None;
     let _ = s.set_write_timeout(Some(MSG_TIMEOUT));
     loop {
         let mut hb = [0u8; 32];
@@ -51,19 +51,19 @@ pub(crate) fn serve(d: &Arc<Daemon>, mut s: UnixStream) {
                 None => break,
             },
         };
-        if let Some(pid) = registered {
+        if let Some(cid) = registered {
             let all = d
                 .clients
                 .lock()
                 .map(|c| {
-                    c.get(&pid)
+                    c.get(&cid)
                         .is_some_and(|c| c.restrict & SANLK_RESTRICT_ALL != 0)
                 })
                 .unwrap_or(false);
             if all {
                 // RESTRICT_ALL: dropped without a reply, as sanlock does;
                 // the connection stays registered.
-                d.log(format!("pid {pid} restrict all: {:?} dropped", req.cmd()));
+                d.log(format!("ci {cid} restrict all: {:?} dropped", req.cmd()));
                 continue;
             }
         }
@@ -80,8 +80,8 @@ pub(crate) fn serve(d: &Arc<Daemon>, mut s: UnixStream) {
             }
         }
     }
-    if let Some(pid) = registered {
-        client_dead(d, pid);
+    if let Some(cid) = registered {
+        client_dead(d, cid);
     }
 }
 

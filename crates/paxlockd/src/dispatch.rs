@@ -17,23 +17,22 @@ use paxlock_proto::reply::{self};
 use paxlock_proto::wire::{SanlkHost, SanlkLockspace};
 use paxlock_proto::{Request, SmHeader};
 
+/// The client a command is for: the one registered by `target_pid`
+/// (`header.data2`), or this connection's own registration (-1).
 pub(crate) fn target(
     d: &Daemon,
     target_pid: Option<i32>,
-    registered: Option<i32>,
-) -> Result<i32, i32> {
-    let pid = match target_pid {
-        Some(p) => p,
-        None => registered.ok_or(ESRCH)?,
-    };
-    if d.clients
-        .lock()
-        .map(|c| c.contains_key(&pid))
-        .unwrap_or(false)
-    {
-        Ok(pid)
-    } else {
-        Err(ESRCH)
+    registered: Option<Cid>,
+) -> Result<Cid, i32> {
+    let c = d.clients.lock().map_err(|_| ESRCH)?;
+    match target_pid {
+        None => registered.filter(|cid| c.contains_key(cid)).ok_or(ESRCH),
+        Some(pid) => c
+            .iter()
+            .filter(|(_, c)| c.pid == pid)
+            .map(|(cid, _)| *cid)
+            .min()
+            .ok_or(ESRCH),
     }
 }
 
@@ -42,16 +41,19 @@ pub(crate) fn handle(
     h: &SmHeader,
     req: Request,
     s: &UnixStream,
-    registered: &mut Option<i32>,
+    registered: &mut Option<Cid>,
 ) -> Reply {
     match req {
         Request::Register => {
             if let Some(pid) = peer_pid(s) {
+                let cid = d
+                    .next_cid
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if let Ok(mut c) = d.clients.lock() {
-                    c.insert(pid, Client::new(pid));
+                    c.insert(cid, Client::new(pid));
                 }
-                d.log(format!("cmd_register pid {pid}"));
-                *registered = Some(pid);
+                d.log(format!("cmd_register ci {cid} pid {pid}"));
+                *registered = Some(cid);
             }
             Reply::None
         }
@@ -109,7 +111,7 @@ pub(crate) fn handle(
             ..
         } => match target(d, target_pid, *registered) {
             Err(rv) => result(h, rv),
-            Ok(pid) => result(h, acquire(d, pid, resources, &options.owner_name)),
+            Ok(cid) => result(h, acquire(d, cid, resources, &options.owner_name)),
         },
         Request::Release {
             flags,
@@ -117,16 +119,16 @@ pub(crate) fn handle(
             resources,
         } => match target(d, target_pid, *registered) {
             Err(rv) => result(h, rv),
-            Ok(pid) => result(h, release(d, pid, flags & SANLK_REL_ALL != 0, &resources)),
+            Ok(cid) => result(h, release(d, cid, flags & SANLK_REL_ALL != 0, &resources)),
         },
         Request::Inquire { target_pid, .. } => match target(d, target_pid, *registered) {
             Err(rv) => result(h, rv),
-            Ok(pid) => {
+            Ok(cid) => {
                 let strs: Vec<String> = d
                     .clients
                     .lock()
                     .map(|c| {
-                        c.get(&pid)
+                        c.get(&cid)
                             .map(|c| {
                                 c.tokens
                                     .iter()
@@ -234,7 +236,7 @@ pub(crate) fn handle(
             ..
         } => match target(d, target_pid, *registered) {
             Err(rv) => result(h, rv),
-            Ok(pid) => result(h, convert(d, pid, &resource)),
+            Ok(cid) => result(h, convert(d, cid, &resource)),
         },
         Request::Request {
             flags,
@@ -242,26 +244,26 @@ pub(crate) fn handle(
             resource,
         } => result(h, request(d, flags, force_mode, &resource)),
         Request::Restrict { flags } => match *registered {
-            Some(pid) => {
+            Some(cid) => {
                 if let Ok(mut c) = d.clients.lock() {
-                    if let Some(c) = c.get_mut(&pid) {
+                    if let Some(c) = c.get_mut(&cid) {
                         c.restrict = flags;
                     }
                 }
-                d.log(format!("cmd_restrict pid {pid} flags {flags:#x}"));
+                d.log(format!("cmd_restrict ci {cid} flags {flags:#x}"));
                 result(h, 0)
             }
             None => result(h, ESRCH),
         },
         Request::Killpath { flags, killpath } => match *registered {
-            Some(pid) => {
+            Some(cid) => {
                 let path = killpath.path.to_string_lossy();
                 let args = killpath.args.to_string_lossy();
                 d.log(format!(
-                    "cmd_killpath pid {pid} {path} {args} flags {flags:#x}"
+                    "cmd_killpath ci {cid} {path} {args} flags {flags:#x}"
                 ));
                 if let Ok(mut c) = d.clients.lock() {
-                    if let Some(c) = c.get_mut(&pid) {
+                    if let Some(c) = c.get_mut(&cid) {
                         c.killpath = (!path.is_empty()).then_some((path, args, flags));
                     }
                 }

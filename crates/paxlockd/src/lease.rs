@@ -15,7 +15,7 @@ use paxlock_io::{Access, Disk};
 use paxlock_proto::flags::*;
 use paxlock_proto::wire::{ResourceArg, SanlkResource};
 
-pub(crate) fn acquire(d: &Daemon, pid: i32, resources: Vec<ResourceArg>, owner_name: &Name) -> i32 {
+pub(crate) fn acquire(d: &Daemon, cid: Cid, resources: Vec<ResourceArg>, owner_name: &Name) -> i32 {
     let mut got: Vec<Token> = Vec::new();
     let mut rv = 0;
     for arg in resources {
@@ -71,7 +71,7 @@ pub(crate) fn acquire(d: &Daemon, pid: i32, resources: Vec<ResourceArg>, owner_n
         match space.acquire(&spec, mode, opts) {
             Ok(held) => {
                 d.log(format!(
-                    "cmd_acquire pid {pid} {}:{} lver {} done",
+                    "cmd_acquire ci {cid} {}:{} lver {} done",
                     r.lockspace_name, r.name, held.lver
                 ));
                 got.push(Token {
@@ -82,7 +82,7 @@ pub(crate) fn acquire(d: &Daemon, pid: i32, resources: Vec<ResourceArg>, owner_n
             }
             Err(e) => {
                 d.log(format!(
-                    "cmd_acquire pid {pid} {}:{} failed {e}",
+                    "cmd_acquire ci {cid} {}:{} failed {e}",
                     r.lockspace_name, r.name
                 ));
                 rv = e.code();
@@ -99,7 +99,7 @@ pub(crate) fn acquire(d: &Daemon, pid: i32, resources: Vec<ResourceArg>, owner_n
         return rv;
     }
     if let Ok(mut c) = d.clients.lock() {
-        match c.get_mut(&pid) {
+        match c.get_mut(&cid) {
             Some(client) => {
                 // As sanlock: the caller's owner name (libvirt: the VM
                 // name) replaces the client's name, even when empty.
@@ -112,14 +112,14 @@ pub(crate) fn acquire(d: &Daemon, pid: i32, resources: Vec<ResourceArg>, owner_n
     0
 }
 
-pub(crate) fn release(d: &Daemon, pid: i32, all: bool, resources: &[SanlkResource]) -> i32 {
+pub(crate) fn release(d: &Daemon, cid: Cid, all: bool, resources: &[SanlkResource]) -> i32 {
     // Hold the lockspaces first: while we do, the recovery thread cannot
     // free one of them under a lease we are still releasing.
     let names: Vec<Name> = d
         .clients
         .lock()
         .map(|c| {
-            c.get(&pid)
+            c.get(&cid)
                 .map(|c| c.tokens.iter().map(|t| t.held.res.space_name).collect())
                 .unwrap_or_default()
         })
@@ -132,7 +132,7 @@ pub(crate) fn release(d: &Daemon, pid: i32, all: bool, resources: &[SanlkResourc
         let Ok(mut c) = d.clients.lock() else {
             return EPERM;
         };
-        let Some(client) = c.get_mut(&pid) else {
+        let Some(client) = c.get_mut(&cid) else {
             return ESRCH;
         };
         let out: Vec<Token> = if all {
@@ -179,14 +179,14 @@ pub(crate) fn release(d: &Daemon, pid: i32, all: bool, resources: &[SanlkResourc
             }
         }
         d.log(format!(
-            "cmd_release pid {pid} {}:{}",
+            "cmd_release ci {cid} {}:{}",
             t.held.res.space_name, t.held.res.name
         ));
     }
     rv
 }
 
-pub(crate) fn convert(d: &Daemon, pid: i32, r: &SanlkResource) -> i32 {
+pub(crate) fn convert(d: &Daemon, cid: Cid, r: &SanlkResource) -> i32 {
     let to = if r.flags & SANLK_RES_SHARED != 0 {
         Mode::Sh
     } else {
@@ -202,7 +202,7 @@ pub(crate) fn convert(d: &Daemon, pid: i32, r: &SanlkResource) -> i32 {
         let Ok(mut clients) = d.clients.lock() else {
             return EINVAL;
         };
-        let Some(client) = clients.get_mut(&pid) else {
+        let Some(client) = clients.get_mut(&cid) else {
             return ESRCH;
         };
         let Some(t) = client.tokens.iter_mut().find(|t| same(t)) else {
@@ -225,7 +225,7 @@ pub(crate) fn convert(d: &Daemon, pid: i32, r: &SanlkResource) -> i32 {
             return EINVAL;
         };
         match clients
-            .get_mut(&pid)
+            .get_mut(&cid)
             .and_then(|c| c.tokens.iter_mut().find(|t| same(t) && t.busy))
         {
             Some(t) => {
@@ -241,7 +241,7 @@ pub(crate) fn convert(d: &Daemon, pid: i32, r: &SanlkResource) -> i32 {
         // one is ours to release.
         let _ = space.release(&held);
         d.log(format!(
-            "convert {}:{}: client {pid} gone, released",
+            "convert {}:{}: client {cid} gone, released",
             r.lockspace_name, r.name
         ));
     }
@@ -287,29 +287,29 @@ pub(crate) fn request(d: &Daemon, flags: u32, force_mode: u32, arg: &ResourceArg
     }
 }
 
-pub(crate) fn client_dead(d: &Daemon, pid: i32) {
-    let _ = release(d, pid, true, &[]);
+pub(crate) fn client_dead(d: &Daemon, cid: Cid) {
+    let _ = release(d, cid, true, &[]);
     if let Ok(mut c) = d.clients.lock() {
-        c.remove(&pid);
+        c.remove(&cid);
     }
-    d.log(format!("client pid {pid} dead: leases released"));
+    d.log(format!("client ci {cid} dead: leases released"));
 }
 
 pub(crate) fn kill_all_holders(d: &Daemon) {
-    let pids: Vec<i32> = d
+    let holders: Vec<(Cid, i32)> = d
         .clients
         .lock()
         .map(|c| {
             c.iter()
                 .filter(|(_, c)| !c.tokens.is_empty())
-                .map(|(p, _)| *p)
+                .map(|(cid, c)| (*cid, c.pid))
                 .collect()
         })
         .unwrap_or_default();
-    for pid in pids {
+    for (cid, pid) in holders {
         if let Some(p) = rustix::process::Pid::from_raw(pid) {
             let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
         }
-        client_dead(d, pid);
+        client_dead(d, cid);
     }
 }

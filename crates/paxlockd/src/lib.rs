@@ -98,6 +98,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         env: RealEnv::new(),
         spaces: Mutex::new(Vec::new()),
         clients: Mutex::new(HashMap::new()),
+        next_cid: std::sync::atomic::AtomicU64::new(1),
         log: Mutex::new(VecDeque::new()),
         stop: AtomicBool::new(false),
         shutdown_waiters: Mutex::new(Vec::new()),

@@ -214,7 +214,7 @@ fn kill_holders(d: &Daemon, name: &Name, l: &Lockspace, why: Why, now_ms: u64, s
     );
     let mut todo: Vec<(i32, Action, Option<(String, String, u32)>, u32)> = Vec::new();
     if let Ok(mut clients) = d.clients.lock() {
-        for (pid, c) in clients.iter_mut() {
+        for c in clients.values_mut() {
             if !c.tokens.iter().any(|t| t.held.res.space_name.same_as(name)) {
                 continue;
             }
@@ -232,7 +232,7 @@ fn kill_holders(d: &Daemon, name: &Name, l: &Lockspace, why: Why, now_ms: u64, s
             if matches!(a, Action::RunPath { .. }) {
                 c.kill.runpath_sent = true;
             }
-            todo.push((*pid, a, c.killpath.clone(), c.kill.count));
+            todo.push((c.pid, a, c.killpath.clone(), c.kill.count));
         }
     }
     for (pid, a, killpath, count) in todo {
@@ -313,21 +313,21 @@ pub(crate) fn split_args(s: &str) -> Vec<String> {
 /// here in `name` with a request for a newer lver, act on its holder as
 /// the request's force mode says.
 fn check_requests(d: &Daemon, name: &Name, l: &Lockspace) {
-    let held: Vec<(i32, paxlock_core::paxos::Held)> = d
+    let held: Vec<(Cid, i32, paxlock_core::paxos::Held)> = d
         .clients
         .lock()
         .map(|c| {
             c.iter()
-                .flat_map(|(pid, c)| {
+                .flat_map(|(cid, c)| {
                     c.tokens
                         .iter()
                         .filter(|t| t.held.res.space_name.same_as(name))
-                        .map(|t| (*pid, t.held.clone()))
+                        .map(|t| (*cid, c.pid, t.held.clone()))
                 })
                 .collect()
         })
         .unwrap_or_default();
-    for (pid, h) in held {
+    for (cid, pid, h) in held {
         let Ok(Some(force_mode)) = l.pending_request(&h) else {
             continue;
         };
@@ -335,7 +335,7 @@ fn check_requests(d: &Daemon, name: &Name, l: &Lockspace) {
             .clients
             .lock()
             .ok()
-            .and_then(|c| c.get(&pid).map(|c| (c.restrict, c.killpath.clone())))
+            .and_then(|c| c.get(&cid).map(|c| (c.restrict, c.killpath.clone())))
             .unwrap_or((0, None));
         let a = match force_mode {
             SANLK_REQ_FORCE => restricted(Action::Signal(Signal::KILL), restrict),

@@ -91,13 +91,14 @@ pub(crate) fn status(d: &Daemon, h: &SmHeader) -> Vec<u8> {
         }
     }
     if let Ok(clients) = d.clients.lock() {
-        let mut pids: Vec<&i32> = clients.keys().collect();
-        pids.sort();
-        for pid in pids {
-            let c = &clients[pid];
+        let mut cids: Vec<&Cid> = clients.keys().collect();
+        cids.sort();
+        for cid in cids {
+            let c = &clients[cid];
+            let pid = c.pid;
             let name = Name::new(&c.name).unwrap_or_default();
             if let Some(r) = record(
-                state(SANLK_STATE_CLIENT, *pid as u32, 0, name),
+                state(SANLK_STATE_CLIENT, pid as u32, 0, name),
                 &format!("pid={pid}"),
             ) {
                 push(StatusEntry::Plain(r));
@@ -131,7 +132,8 @@ pub(crate) fn status(d: &Daemon, h: &SmHeader) -> Vec<u8> {
         }
     }
     if let Ok(clients) = d.clients.lock() {
-        for (pid, c) in clients.iter() {
+        for c in clients.values() {
+            let pid = &c.pid;
             for t in &c.tokens {
                 let mut arg = t.arg.clone();
                 if t.held.mode == Mode::Sh {

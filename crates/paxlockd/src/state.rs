@@ -58,7 +58,14 @@ pub(crate) struct Token {
     pub(crate) busy: bool,
 }
 
+/// A registered connection (sanlock's client slot): the key of
+/// [`Daemon::clients`]. Several connections of one process are separate
+/// clients, as in sanlock.
+pub(crate) type Cid = u64;
+
 pub(crate) struct Client {
+    /// The peer's pid at REGISTER time.
+    pub(crate) pid: i32,
     pub(crate) name: String,
     pub(crate) tokens: Vec<Token>,
     /// `SANLK_RESTRICT_*` (RESTRICT).
@@ -71,6 +78,7 @@ pub(crate) struct Client {
 impl Client {
     pub(crate) fn new(pid: i32) -> Client {
         Client {
+            pid,
             name: pid.to_string(),
             tokens: Vec::new(),
             restrict: 0,
@@ -96,7 +104,9 @@ pub(crate) struct Daemon {
     pub(crate) host_name: Name,
     pub(crate) env: RealEnv,
     pub(crate) spaces: Mutex<Vec<Space>>,
-    pub(crate) clients: Mutex<HashMap<i32, Client>>,
+    pub(crate) clients: Mutex<HashMap<Cid, Client>>,
+    /// The next [`Cid`].
+    pub(crate) next_cid: std::sync::atomic::AtomicU64,
     pub(crate) log: Mutex<VecDeque<String>>,
     pub(crate) stop: AtomicBool,
     /// SHUTDOWN_WAIT connections, answered when the daemon exits.
