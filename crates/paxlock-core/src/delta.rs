@@ -61,6 +61,11 @@ pub struct DeltaHeld {
     /// Whether the last renewal succeeded (we then know the exact bytes on
     /// disk, and any difference is `RenewDiff`).
     pub last_renewal_ok: bool,
+    /// How long the last renewal's read and write took (ms; 0 if not
+    /// reached), for the renewal history.
+    pub last_read_ms: u64,
+    /// See `last_read_ms`.
+    pub last_write_ms: u64,
 }
 
 /// Reads and verifies one delta slot.
@@ -173,6 +178,8 @@ pub async fn delta_acquire<E: Env>(
         leader,
         last_success_ms: start_ms,
         last_renewal_ok: true,
+        last_read_ms: 0,
+        last_write_ms: 0,
     })
 }
 
@@ -199,6 +206,9 @@ pub async fn delta_renew<E: Env>(
     event: HostEvent,
 ) -> Result<Vec<u8>, LeaseError> {
     let slot_off = cfg.slot_offset()?;
+    let read_start_ms = env.now_ms();
+    held.last_read_ms = 0;
+    held.last_write_ms = 0;
     let area = env
         .read(
             cfg.loc.disk,
@@ -211,6 +221,7 @@ pub async fn delta_renew<E: Env>(
             held.last_renewal_ok = false;
             LeaseError::LeaderRead(e)
         })?;
+    held.last_read_ms = env.now_ms().saturating_sub(read_start_ms);
     let in_area = (slot_off - cfg.loc.offset) as usize;
     let ours = LeaderRecord::decode(&area[in_area..])
         .map_err(|_| LeaseError::LeaderRead(IoFault::Failed(-5)))?;
@@ -250,10 +261,12 @@ pub async fn delta_renew<E: Env>(
             held.leader = leader;
             held.last_success_ms = start_ms;
             held.last_renewal_ok = true;
+            held.last_write_ms = env.now_ms().saturating_sub(start_ms);
             Ok(area)
         }
         Err(e) => {
             held.last_renewal_ok = false;
+            held.last_write_ms = env.now_ms().saturating_sub(start_ms);
             Err(LeaseError::LeaderWrite(e))
         }
     }

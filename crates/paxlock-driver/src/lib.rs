@@ -115,6 +115,28 @@ impl Env for RealEnv {
     }
 }
 
+/// One good renewal, as sanlock's renewal history keeps it (`sanlock
+/// client renewal`): the timestamp written, how long the read and the
+/// write took, and how many attempts after it timed out or failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RenewalRecord {
+    /// Timestamp written (seconds).
+    pub timestamp: u64,
+    /// Read duration (ms).
+    pub read_ms: u64,
+    /// Write duration (ms).
+    pub write_ms: u64,
+    /// Attempts after this one that timed out.
+    pub next_timeouts: u32,
+    /// Attempts after this one that failed otherwise.
+    pub next_errors: u32,
+    /// When it ended (local monotonic ms).
+    pub at_ms: u64,
+}
+
+/// How many renewals the history keeps (sanlock's `renewal_history_size`).
+pub const RENEWAL_HISTORY: usize = 180;
+
 /// Why our hold on a lockspace ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LossReason {
@@ -139,6 +161,8 @@ struct Shared<E> {
     bits: Mutex<HashMap<u64, u64>>,
     /// Renewals that found another host's bit set for us (a request).
     signalled: AtomicU64,
+    /// The last [`RENEWAL_HISTORY`] renewals, oldest first.
+    history: Mutex<std::collections::VecDeque<RenewalRecord>>,
 }
 
 /// An environment the driver can run on threads.
@@ -173,6 +197,7 @@ impl<E: ThreadEnv> Lockspace<E> {
             stop: AtomicBool::new(false),
             bits: Mutex::new(HashMap::new()),
             signalled: AtomicU64::new(0),
+            history: Mutex::new(std::collections::VecDeque::new()),
             cfg,
             env,
         });
@@ -306,6 +331,15 @@ impl<E: ThreadEnv> Lockspace<E> {
         Ok(out)
     }
 
+    /// The renewal history, oldest first.
+    pub fn renewal_history(&self) -> Vec<RenewalRecord> {
+        self.shared
+            .history
+            .lock()
+            .map(|h| h.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
     /// How many renewals so far found another host signalling us through
     /// its bitmap (it recorded a request for a lease we may hold). A
     /// change means: check the requests of the leases held here.
@@ -417,6 +451,7 @@ fn renewal_loop<E: ThreadEnv>(s: &Shared<E>) {
         if let Ok(mut h) = s.held.lock() {
             *h = held.clone();
         }
+        record_renewal(s, &held, &r);
         match r {
             Ok(area) => {
                 check_late(last, held.last_success_ms);
@@ -439,6 +474,38 @@ fn renewal_loop<E: ThreadEnv>(s: &Shared<E>) {
                 // Retried after a short pause; the monitor decides loss.
                 if !nap(s, 500) {
                     return;
+                }
+            }
+        }
+    }
+}
+
+/// A good renewal adds a record; a failed attempt counts in the latest
+/// record's `next_timeouts` / `next_errors` (as sanlock's history).
+fn record_renewal<E>(s: &Shared<E>, held: &DeltaHeld, r: &Result<Vec<u8>, LeaseError>) {
+    let Ok(mut h) = s.history.lock() else {
+        return;
+    };
+    match r {
+        Ok(_) => {
+            if h.len() >= RENEWAL_HISTORY {
+                h.pop_front();
+            }
+            h.push_back(RenewalRecord {
+                timestamp: held.leader.timestamp,
+                read_ms: held.last_read_ms,
+                write_ms: held.last_write_ms,
+                next_timeouts: 0,
+                next_errors: 0,
+                at_ms: monotime_ms(),
+            });
+        }
+        Err(e) => {
+            if let Some(last) = h.back_mut() {
+                if e.code() == -202 {
+                    last.next_timeouts += 1;
+                } else {
+                    last.next_errors += 1;
                 }
             }
         }

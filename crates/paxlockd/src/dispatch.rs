@@ -147,6 +147,7 @@ pub(crate) fn handle(
         },
         Request::Status { .. } => Reply::Close(status(d, h)),
         Request::HostStatus { lockspace } => Reply::Close(host_status(d, h, &lockspace.name)),
+        Request::Renewal { lockspace } => Reply::Close(renewal(d, h, &lockspace.name)),
         Request::GetHosts { lockspace, .. } => {
             let Some(l) = d.joined(&lockspace.name) else {
                 return result(h, ENOENT);

@@ -178,3 +178,26 @@ pub(crate) fn host_status(d: &Daemon, h: &SmHeader, name: &Name) -> Vec<u8> {
     }
     out
 }
+
+/// RENEWAL: our renewal history in a lockspace, one record per good
+/// renewal (`sanlock client renewal -s LS` prints the texts).
+pub(crate) fn renewal(d: &Daemon, h: &SmHeader, name: &Name) -> Vec<u8> {
+    let Some(l) = d.joined(name) else {
+        return reply::encode_stream_header(h, ENOSPC, 0).to_vec();
+    };
+    let io = l.config().timeouts.io_timeout_secs();
+    let mut out = reply::encode_stream_header(h, 0, io).to_vec();
+    for r in l.renewal_history() {
+        let text = format!(
+            "timestamp={} read_ms={} write_ms={} next_timeouts={} next_errors={}",
+            r.timestamp, r.read_ms, r.write_ms, r.next_timeouts, r.next_errors
+        );
+        if let Some(rec) = record(
+            state(SANLK_STATE_RENEWAL, 0, r.timestamp, *name),
+            &text,
+        ) {
+            StatusEntry::Plain(rec).encode(&mut out);
+        }
+    }
+    out
+}
