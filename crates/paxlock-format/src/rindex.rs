@@ -273,6 +273,19 @@ pub fn entry_index_for_lease(
     (index < searchable).then_some(index)
 }
 
+/// The entry index for a lease offset the way sanlock's daemon computes it
+/// for LOOKUP_RINDEX and UPDATE_RINDEX: `(res_offset - rx_offset - 2 align)
+/// / align`, truncated, without checking `max_resources`. `None` when
+/// `res_offset` lies before the first lease slot or the entry would not fit
+/// in the rindex area (where sanlock would read or write outside its
+/// buffer).
+pub fn entry_index_in_area(geometry: Geometry, rx_offset: u64, res_offset: u64) -> Option<u64> {
+    let first = rx_offset.checked_add(2 * geometry.align_bytes())?;
+    let index = res_offset.checked_sub(first)? / geometry.align_bytes();
+    let end = entry_offset(geometry, index)?.checked_add(RINDEX_ENTRY_LEN as u64)?;
+    (end <= geometry.align_bytes()).then_some(index)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,4 +342,22 @@ mod tests {
         h.max_resources = u32::MAX;
         assert_eq!(h.searchable_entries(g), (1_048_576 - 512) / 64);
     }
+    #[test]
+    fn entry_index_in_area_is_bounded_by_the_area() {
+        let g = Geometry::new(SectorSize::S512, AlignSize::A1M).unwrap();
+        let rx = 1_048_576;
+        assert_eq!(entry_index_in_area(g, rx, 3 * MIB_), Some(0));
+        assert_eq!(entry_index_in_area(g, rx, 4 * MIB_ + 5), Some(1));
+        assert_eq!(entry_index_in_area(g, rx, 2 * MIB_), None);
+        assert_eq!(entry_index_in_area(g, rx, 0), None);
+        // (1 MiB - 512) / 64 = 16376 entries fit
+        assert_eq!(
+            entry_index_in_area(g, rx, 3 * MIB_ + 16375 * MIB_),
+            Some(16375)
+        );
+        assert_eq!(entry_index_in_area(g, rx, 3 * MIB_ + 16376 * MIB_), None);
+        assert_eq!(entry_index_in_area(g, u64::MAX, u64::MAX), None);
+    }
+
+    const MIB_: u64 = 1_048_576;
 }
