@@ -185,6 +185,17 @@ impl LeaseError {
         }
     }
 
+    /// True for a failed or timed-out read or write (worth a retry).
+    pub fn is_io(&self) -> bool {
+        matches!(
+            self,
+            LeaseError::LeaderRead(_)
+                | LeaseError::LeaderWrite(_)
+                | LeaseError::DblockRead(_)
+                | LeaseError::DblockWrite(_)
+        )
+    }
+
     /// True for renewal results that mean our delta lease is corrupt or
     /// taken: the lockspace is lost at once, without waiting for the
     /// renewal-fail timeout.

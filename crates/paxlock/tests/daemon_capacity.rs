@@ -15,7 +15,7 @@ use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 use common::*;
-use paxlock_format::{area, Geometry, Name, SectorSize};
+use paxlock_format::{area, Geometry, LeaderRecord, Name, SectorSize};
 use paxlock_proto::wire::{ResourceArg, SanlkDisk, SanlkOptions, SanlkResource};
 use paxlock_proto::Request;
 
@@ -142,8 +142,8 @@ fn hundred_lockspaces_thousand_clients_ten_thousand_leases_no_renewal_late() {
                                     ..SanlkResource::default()
                                 };
                                 let path = format!("{dpath}/res{i}");
-                                let disk = SanlkDisk::new(path.as_bytes(), j as u64 * 1_048_576)
-                                    .unwrap();
+                                let disk =
+                                    SanlkDisk::new(path.as_bytes(), j as u64 * 1_048_576).unwrap();
                                 ResourceArg::new(res, vec![disk])
                             })
                             .collect();
@@ -202,7 +202,12 @@ fn hundred_lockspaces_thousand_clients_ten_thousand_leases_no_renewal_late() {
             );
             ts.push(f("timestamp="));
         }
-        assert!(ts.len() >= 3, "LS{i}: only {} renewals: {}", ts.len(), r.stdout_str());
+        assert!(
+            ts.len() >= 3,
+            "LS{i}: only {} renewals: {}",
+            ts.len(),
+            r.stdout_str()
+        );
         for w in ts.windows(2) {
             worst = worst.max(w[1].saturating_sub(w[0]));
         }
@@ -218,8 +223,58 @@ fn hundred_lockspaces_thousand_clients_ten_thousand_leases_no_renewal_late() {
     drop(conns);
     let released = (0..600).any(|_| {
         std::thread::sleep(Duration::from_millis(200));
-        !d.client(&["status"]).stdout_str().lines().any(|l| l.starts_with("r "))
+        !d.client(&["status"])
+            .stdout_str()
+            .lines()
+            .any(|l| l.starts_with("r "))
     });
     assert!(released, "leases still held after the clients went away");
+    // ... on disk too: every leader free (timestamp 0).
+    let all_free = || {
+        (0..n_leases).all(|k| {
+            let (i, j) = (k % n_ls, k / n_ls);
+            let b = read_direct(
+                &dir.path().join(format!("res{i}")),
+                j as u64 * g.align_size().bytes(),
+                g.sector_usize(),
+            );
+            LeaderRecord::decode(&b).is_ok_and(|l| l.timestamp == 0 && l.lver == 1)
+        })
+    };
+    let on_disk = (0..300).any(|_| {
+        std::thread::sleep(Duration::from_millis(200));
+        all_free()
+    });
+    if !on_disk {
+        let bad: Vec<String> = (0..n_leases)
+            .filter_map(|k| {
+                let (i, j) = (k % n_ls, k / n_ls);
+                let b = read_direct(
+                    &dir.path().join(format!("res{i}")),
+                    j as u64 * g.align_size().bytes(),
+                    g.sector_usize(),
+                );
+                match LeaderRecord::decode(&b) {
+                    Ok(l) if l.timestamp == 0 && l.lver == 1 => None,
+                    Ok(l) => Some(format!(
+                        "LS{i}:R{j} lver {} ts {} owner {}",
+                        l.lver, l.timestamp, l.owner_id
+                    )),
+                    Err(e) => Some(format!("LS{i}:R{j} {e}")),
+                }
+            })
+            .take(5)
+            .collect();
+        panic!(
+            "leases not free on disk after the release: {bad:?}\n{}",
+            d.client(&["log_dump"])
+                .stdout_str()
+                .lines()
+                .rev()
+                .take(30)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
     eprintln!("released in {:?}", t0.elapsed());
 }

@@ -173,17 +173,41 @@ pub(crate) fn release(d: &Daemon, cid: Cid, all: bool, resources: &[SanlkResourc
         let space = spaces
             .iter()
             .find(|(n, _)| n.same_as(&t.held.res.space_name));
-        if let Some((_, space)) = space {
-            if let Err(e) = space.release(&t.held) {
-                rv = e.code();
-            }
-        }
+        let outcome = match space {
+            Some((_, space)) => match release_retrying(space, &t.held) {
+                Ok(()) => "done".to_string(),
+                Err(e) => {
+                    rv = e.code();
+                    format!("failed {e}")
+                }
+            },
+            None => "without disk i/o (lockspace lost)".to_string(),
+        };
         d.log(format!(
-            "cmd_release ci {cid} {}:{}",
+            "cmd_release ci {cid} {}:{} {outcome}",
             t.held.res.space_name, t.held.res.name
         ));
     }
     rv
+}
+
+/// Releases on disk, retrying I/O errors and timeouts a few times: a
+/// release that fails leaves the lease owned by our live host on disk,
+/// where nobody else can take it until we leave the lockspace.
+pub(crate) fn release_retrying(
+    space: &Lockspace,
+    held: &paxlock_core::paxos::Held,
+) -> Result<(), paxlock_core::LeaseError> {
+    let mut attempt = 0;
+    loop {
+        match space.release(held) {
+            Err(e) if e.is_io() && attempt < 3 && space.lost().is_none() => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(200 * attempt));
+            }
+            r => return r,
+        }
+    }
 }
 
 pub(crate) fn convert(d: &Daemon, cid: Cid, r: &SanlkResource) -> i32 {

@@ -192,10 +192,7 @@ pub(crate) fn renewal(d: &Daemon, h: &SmHeader, name: &Name) -> Vec<u8> {
             "timestamp={} read_ms={} write_ms={} next_timeouts={} next_errors={}",
             r.timestamp, r.read_ms, r.write_ms, r.next_timeouts, r.next_errors
         );
-        if let Some(rec) = record(
-            state(SANLK_STATE_RENEWAL, 0, r.timestamp, *name),
-            &text,
-        ) {
+        if let Some(rec) = record(state(SANLK_STATE_RENEWAL, 0, r.timestamp, *name), &text) {
             StatusEntry::Plain(rec).encode(&mut out);
         }
     }
