@@ -235,7 +235,10 @@ impl InquireReply {
                 state: None,
             };
         }
-        let end = payload.iter().position(|&b| b == 0).unwrap_or(payload.len());
+        let end = payload
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(payload.len());
         InquireReply {
             result: h.result(),
             res_count: h.data2,
@@ -486,7 +489,10 @@ impl ReadResourceReply {
 }
 
 /// READ_RESOURCE, or READ_RESOURCE_OWNERS with `owners`.
-pub fn read_resource(resource: ResourceArg, owners: bool) -> Result<ReadResourceReply, ClientError> {
+pub fn read_resource(
+    resource: ResourceArg,
+    owners: bool,
+) -> Result<ReadResourceReply, ClientError> {
     let mut c = Conn::connect()?;
     if owners {
         c.send(&Request::ReadResourceOwners { flags: 0, resource })?;
@@ -785,7 +791,10 @@ mod tests {
         let req = SmHeader::request(Cmd::ReadLockspace, 0, 1136, 0, 0);
         let out = reply::encode_read_lockspace_reply(&req, 0, 10, &ls("LS"));
         let r = ReadLockspaceReply::decode(&SmHeader::decode(&out).unwrap(), &out[32..]).unwrap();
-        assert_eq!((r.io_timeout, r.lockspace.unwrap().name.as_bytes()), (10, &b"LS"[..]));
+        assert_eq!(
+            (r.io_timeout, r.lockspace.unwrap().name.as_bytes()),
+            (10, &b"LS"[..])
+        );
         // on error the struct is not read
         let out = reply::encode_read_lockspace_reply(&req, -19, 0, &ls("LS"));
         let r = ReadLockspaceReply::decode(&SmHeader::decode(&out).unwrap(), &[]).unwrap();
@@ -911,6 +920,8 @@ mod tests {
         let e = Conn::connect_to(Path::new("/nonexistent-dir-paxlock/sanlock.sock")).unwrap_err();
         assert!(e.is_connect());
         assert_eq!(e.rv(), -errno::ENOENT);
-        assert!(e.to_string().contains("/nonexistent-dir-paxlock/sanlock.sock"));
+        assert!(e
+            .to_string()
+            .contains("/nonexistent-dir-paxlock/sanlock.sock"));
     }
 }

@@ -77,7 +77,7 @@ pub enum Command {
     /// as `sanlock client`: same actions, options, output and exit codes;
     /// listings also print JSON with --json. See docs/client.md.
     #[command(subcommand)]
-    Client(crate::client::ClientCommand),
+    Client(Box<crate::client::ClientCommand>),
 }
 
 /// `paxlock daemon` options (sanlock's; `-h` is sanlock's priority option,

@@ -279,37 +279,39 @@ pub fn run(ctx: &mut Ctx, cmd: &ClientCommand) -> i32 {
                 Ok(f) => f,
                 Err(e) => return usage(ctx, e),
             };
-            done(ctx, "init", |ctx| match (&target.lockspace, &target.resource) {
-                (Some(ls), _) => {
-                    let mut ls = ls.clone();
-                    ls.flags |= gflags;
-                    call(
-                        ctx,
-                        &Request::WriteLockspace {
-                            flags: 0,
-                            max_hosts: *max_hosts,
-                            io_timeout: match io_timeout {
-                                Some(0) | None => DEFAULT_IO_TIMEOUT,
-                                Some(n) => *n,
+            done(ctx, "init", |ctx| {
+                match (&target.lockspace, &target.resource) {
+                    (Some(ls), _) => {
+                        let mut ls = ls.clone();
+                        ls.flags |= gflags;
+                        call(
+                            ctx,
+                            &Request::WriteLockspace {
+                                flags: 0,
+                                max_hosts: *max_hosts,
+                                io_timeout: match io_timeout {
+                                    Some(0) | None => DEFAULT_IO_TIMEOUT,
+                                    Some(n) => *n,
+                                },
+                                lockspace: ls,
                             },
-                            lockspace: ls,
-                        },
-                    )
+                        )
+                    }
+                    (None, Some(r)) => {
+                        let mut r = r.clone();
+                        r.res.flags |= gflags;
+                        call(
+                            ctx,
+                            &Request::WriteResource {
+                                flags: if *clear { SANLK_WRITE_CLEAR } else { 0 },
+                                max_hosts: *max_hosts,
+                                num_hosts: *num_hosts,
+                                resource: r,
+                            },
+                        )
+                    }
+                    (None, None) => -errno::EINVAL,
                 }
-                (None, Some(r)) => {
-                    let mut r = r.clone();
-                    r.res.flags |= gflags;
-                    call(
-                        ctx,
-                        &Request::WriteResource {
-                            flags: if *clear { SANLK_WRITE_CLEAR } else { 0 },
-                            max_hosts: *max_hosts,
-                            num_hosts: *num_hosts,
-                            resource: r,
-                        },
-                    )
-                }
-                (None, None) => -errno::EINVAL,
             })
         }
         C::SetEvent {
@@ -468,10 +470,7 @@ pub fn run(ctx: &mut Ctx, cmd: &ClientCommand) -> i32 {
     }
 }
 
-fn rentry_result(
-    ctx: &mut Ctx,
-    r: Result<pc::RentryReply, ClientError>,
-) -> (i32, SanlkRentry) {
+fn rentry_result(ctx: &mut Ctx, r: Result<pc::RentryReply, ClientError>) -> (i32, SanlkRentry) {
     match r {
         Ok(r) => (r.result, r.rentry.unwrap_or_default()),
         Err(e) => (ctx.client_error(e), SanlkRentry::default()),

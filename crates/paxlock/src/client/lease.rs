@@ -280,10 +280,7 @@ mod tests {
     fn text_forms() {
         assert_eq!(path_export(b"/a:b c\\:d"), b"/a\\:b\\ c\\:d".to_vec());
         let r = resource_full("LS:R1:/a\\:b:0:5").unwrap();
-        assert_eq!(
-            res_to_str(&r.res, &r.disks),
-            b"LS:R1:/a\\:b:0:5".to_vec()
-        );
+        assert_eq!(res_to_str(&r.res, &r.disks), b"LS:R1:/a\\:b:0:5".to_vec());
         let v = state_to_args("LS:R1:/p:0:1 LS:R2:/q\\ x:1048576:SH").unwrap();
         assert_eq!(v.len(), 2);
         assert_eq!(v[1].disks[0].path.as_bytes(), b"/q x");

@@ -284,7 +284,12 @@ pub enum ClientCommand {
         #[arg(short = 'f', value_name = "0|1", value_parser = p_num32, default_value = "0")]
         force: u32,
         /// 1: wait for the daemon's answer (until it exits).
-        #[arg(short = 'w', value_name = "0|1", default_value_t = 0, allow_negative_numbers = true)]
+        #[arg(
+            short = 'w',
+            value_name = "0|1",
+            default_value_t = 0,
+            allow_negative_numbers = true
+        )]
         wait: i32,
     },
     /// Join a lockspace with HOST_ID (waits until joined: about 2
@@ -651,7 +656,16 @@ mod tests {
 
     #[test]
     fn command_takes_everything_after_c() {
-        let c = parse(&["command", "-r", "LS:R:/p:0", "-c", "/bin/sh", "-c", "echo -r x"]).unwrap();
+        let c = parse(&[
+            "command",
+            "-r",
+            "LS:R:/p:0",
+            "-c",
+            "/bin/sh",
+            "-c",
+            "echo -r x",
+        ])
+        .unwrap();
         match c {
             ClientCommand::Command(a) => {
                 assert_eq!(a.resources.len(), 1);
@@ -675,7 +689,18 @@ mod tests {
         // a resource read needs its disk
         assert!(parse(&["read", "-r", "LS:R1"]).is_err());
         assert!(parse(&["add_lockspace", "-s", "LS"]).is_err());
-        assert!(parse(&["set_event", "-s", "LS", "-i", "0x2", "-e", "0x42", "-d", "7"]).is_ok());
+        assert!(parse(&[
+            "set_event",
+            "-s",
+            "LS",
+            "-i",
+            "0x2",
+            "-e",
+            "0x42",
+            "-d",
+            "7"
+        ])
+        .is_ok());
     }
 
     #[test]

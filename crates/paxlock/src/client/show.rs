@@ -152,7 +152,9 @@ fn sorted(entries: &[StatusEntry], by: char) -> (Vec<usize>, Vec<usize>) {
         stype(e) == SANLK_STATE_CLIENT && e.record().state.data32 as i32 == -1
     });
     let owner_type = if by == 'p' {
-        take(&mut left, &mut order, &|e| stype(e) == SANLK_STATE_LOCKSPACE);
+        take(&mut left, &mut order, &|e| {
+            stype(e) == SANLK_STATE_LOCKSPACE
+        });
         SANLK_STATE_CLIENT
     } else {
         take(&mut left, &mut order, &|e| stype(e) == SANLK_STATE_CLIENT);
@@ -311,7 +313,10 @@ pub fn status(ctx: &mut Ctx, debug: bool, sort: Option<char>, as_json: bool) -> 
 }
 
 /// HOST_STATUS of one lockspace: (result, host records).
-fn one_host_status(ctx: &mut Ctx, name: &paxlock_format::Name) -> Result<StatusStream, ClientError> {
+fn one_host_status(
+    ctx: &mut Ctx,
+    name: &paxlock_format::Name,
+) -> Result<StatusStream, ClientError> {
     let s = pc::stream(&Request::HostStatus {
         lockspace: SanlkLockspace::named(*name),
     })?;
@@ -572,7 +577,9 @@ pub fn inquire(ctx: &mut Ctx, pid: Option<i32>, debug: bool, as_json: bool) -> i
         Err(e) => {
             let rv = e.rv();
             if !as_json {
-                ctx.print(format!("inquire pid {shown_pid}\ninquire done {rv} res_count 0\n").as_bytes());
+                ctx.print(
+                    format!("inquire pid {shown_pid}\ninquire done {rv} res_count 0\n").as_bytes(),
+                );
             }
             return ctx.client_error_rv(e, rv);
         }
@@ -744,8 +751,10 @@ pub fn read_resource(
             v["owners"] = Value::Array(
                 r.owners
                     .iter()
-                    .map(|h| json!({"host_id": h.host_id, "generation": h.generation,
-                                    "timestamp": h.timestamp}))
+                    .map(|h| {
+                        json!({"host_id": h.host_id, "generation": h.generation,
+                                    "timestamp": h.timestamp})
+                    })
                     .collect(),
             );
         }
@@ -761,7 +770,11 @@ pub fn read_resource(
     }
     for h in &r.owners {
         if h.timestamp != 0 {
-            let _ = writeln!(out, "h {} gen {} timestamp {}", h.host_id, h.generation, h.timestamp);
+            let _ = writeln!(
+                out,
+                "h {} gen {} timestamp {}",
+                h.host_id, h.generation, h.timestamp
+            );
         } else {
             let _ = writeln!(out, "h {} gen {}", h.host_id, h.generation);
         }
@@ -836,7 +849,12 @@ pub fn version(ctx: &mut Ctx) -> i32 {
         SM_PROTO >> 16,
         SM_PROTO & 0xffff
     );
-    let _ = writeln!(out, "daemon socket protocol {}.{}", proto >> 16, proto & 0xffff);
+    let _ = writeln!(
+        out,
+        "daemon socket protocol {}.{}",
+        proto >> 16,
+        proto & 0xffff
+    );
     ctx.print(&out);
     0
 }
