@@ -56,6 +56,7 @@
 //! assert_eq!(SmHeader::decode(&answer).unwrap().result(), -17);
 //! ```
 
+pub mod client;
 pub mod cmd;
 pub mod cstr;
 pub mod error;

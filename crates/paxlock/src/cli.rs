@@ -72,6 +72,12 @@ pub enum Command {
     /// lease loss does not kill holders yet.
     #[command(disable_help_flag = true)]
     Daemon(DaemonArgs),
+
+    /// Send requests to a running lease daemon (paxlock's or sanlock's),
+    /// as `sanlock client`: same actions, options, output and exit codes;
+    /// listings also print JSON with --json. See docs/client.md.
+    #[command(subcommand)]
+    Client(Box<crate::client::ClientCommand>),
 }
 
 /// `paxlock daemon` options (sanlock's; `-h` is sanlock's priority option,
@@ -392,6 +398,7 @@ pub struct UpdateArgs {
 /// Runs a parsed command line.
 pub fn run(cli: &Cli) -> Outcome {
     match &cli.command {
+        Command::Client(c) => crate::client::run(c),
         Command::Daemon(a) => {
             if a.watchdog != 0 {
                 eprintln!("paxlock: error: the watchdog is not implemented yet; run with -w 0 (testing only: nothing resets a host that cannot stop using its leases)");

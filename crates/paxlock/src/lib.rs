@@ -5,6 +5,7 @@
 //! stderr notes, result number), which keeps them testable in-process.
 
 pub mod cli;
+pub mod client;
 pub mod direct;
 pub mod hold;
 pub mod render;

@@ -2,6 +2,8 @@
 //! sanlock side by side on scratch files.
 #![allow(dead_code)]
 
+pub mod client;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
