@@ -8,8 +8,16 @@
 //! still stuck in the kernel refuses new ones ([`IoError::TooManyStuck`]),
 //! so a dead path cannot pile up threads.
 //!
-//! Files are opened `O_DIRECT | O_SYNC`, as sanlock opens them, so that
-//! what a read returns is what shared storage holds, not a page cache copy.
+//! The helper threads live on: each disk keeps up to [`IDLE_WORKERS_MAX`]
+//! idle ones, and an I/O takes an idle one if there is one and starts a
+//! new one only if not (the first I/O, I/Os issued in parallel, or after a
+//! timeout, while the timed-out I/O still holds its thread). Starting a
+//! thread per I/O cost more than the I/O itself on fast storage.
+//!
+//! Files are opened `O_DIRECT | O_DSYNC` for writing (see [`Disk::open`]
+//! for why not `O_SYNC`, as sanlock does), so that what a read returns is
+//! what shared storage holds, not a page cache copy, and a write is on
+//! stable storage when it returns.
 //!
 //! ```no_run
 //! use paxlock_io::{Disk, Access};
@@ -25,11 +33,11 @@ use std::io::{Seek, SeekFrom};
 use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex, Weak};
 use std::time::Duration;
 
 mod buf;
-pub use buf::AlignedBuf;
+pub use buf::{AlignedBuf, POOLED_MIN_BYTES, POOL_MAX};
 
 /// Alignment of every buffer handed to the kernel: one page, which covers
 /// both 512- and 4096-byte logical sectors.
@@ -37,6 +45,9 @@ pub const BUF_ALIGN: usize = 4096;
 
 /// I/Os that may be stuck in the kernel on one disk before it refuses more.
 pub const STUCK_IOS_MAX: usize = 8;
+
+/// Idle I/O threads a disk keeps for its next I/Os; more exit when done.
+pub const IDLE_WORKERS_MAX: usize = 2;
 
 /// Errors of disk I/O, each naming the disk.
 #[derive(Debug, thiserror::Error)]
@@ -173,7 +184,7 @@ impl IoError {
 pub enum Access {
     /// Read only.
     ReadOnly,
-    /// Read and write (writes are O_SYNC).
+    /// Read and write (writes are O_DSYNC: durable when they return).
     ReadWrite,
 }
 
@@ -196,13 +207,86 @@ pub struct Disk {
     size_bytes: u64,
     stuck: Arc<AtomicUsize>,
     /// Byte ranges of writes not yet completed by the kernel.
-    writes_in_flight: Arc<std::sync::Mutex<Vec<(u64, u64)>>>,
+    writes_in_flight: Arc<Mutex<Vec<(u64, u64)>>>,
+    /// Idle I/O threads of this disk.
+    workers: Arc<Workers>,
+}
+
+/// The part of an I/O that runs on an I/O thread: the I/O itself, which
+/// returns what hands its result over to the waiting caller.
+type Job = Box<dyn FnOnce(&File) -> Box<dyn FnOnce() + Send> + Send>;
+
+/// A job for an I/O thread, with the sender of the thread's own queue,
+/// which the thread puts back on the idle list once the I/O is done.
+struct Work {
+    job: Job,
+    me: mpsc::SyncSender<Work>,
+}
+
+/// The idle I/O threads of a disk, each as the sender of its queue. An idle
+/// thread is referenced from here only: when the disk is dropped, so is
+/// this list, the threads' queues close and they exit. A thread busy with
+/// an I/O holds only a weak reference and exits once the I/O is done.
+#[derive(Default)]
+struct Workers {
+    idle: Mutex<Vec<mpsc::SyncSender<Work>>>,
+}
+
+impl std::fmt::Debug for Workers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let idle = self.idle.lock().map(|i| i.len()).unwrap_or(0);
+        f.debug_struct("Workers").field("idle", &idle).finish()
+    }
+}
+
+impl Workers {
+    fn take(&self) -> Option<mpsc::SyncSender<Work>> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
+    }
+
+    /// Puts a thread back on the idle list; false when the list is full.
+    fn put(&self, me: mpsc::SyncSender<Work>) -> bool {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() >= IDLE_WORKERS_MAX {
+            return false;
+        }
+        idle.push(me);
+        true
+    }
+}
+
+/// An I/O thread: runs one job at a time; after each, goes back on the
+/// idle list *before* handing the result over, so that the caller's next
+/// I/O finds it there instead of starting another thread.
+fn worker_loop(file: Arc<File>, queue: mpsc::Receiver<Work>, workers: Weak<Workers>) {
+    while let Ok(Work { job, me }) = queue.recv() {
+        let reply = job(&file);
+        let keep = workers.upgrade().is_some_and(|w| w.put(me));
+        reply();
+        if !keep {
+            return;
+        }
+    }
 }
 
 impl Disk {
-    /// Opens `path` with O_DIRECT (and O_SYNC for writing), finds out what
+    /// Opens `path` with O_DIRECT (and O_DSYNC for writing), finds out what
     /// it is, its logical sector size (512 for regular files, as sanlock
     /// assumes; the kernel's for block devices) and its size.
+    ///
+    /// Why O_DSYNC where sanlock uses O_SYNC: a lease write must be on
+    /// stable storage before we act on it (a ballot's next phase, telling a
+    /// client it holds the lease). O_DSYNC gives exactly that: when
+    /// `pwrite` returns, the data and all metadata needed to read it back
+    /// (block allocation, unwritten-extent conversion, file size) are
+    /// durable, through a device cache flush or FUA (POSIX synchronized I/O
+    /// data integrity completion; on NFS, a DATA_SYNC/FILE_SYNC write or a
+    /// COMMIT). What O_SYNC adds is the rest of the inode: the mtime/ctime
+    /// every write changes, which on a journaling filesystem means a
+    /// journal commit per write on top of the data write. No host reads
+    /// timestamps of lease files, and the on-disk lease format is the same,
+    /// so the guarantee the protocol needs is unchanged. On block devices
+    /// the two flags behave the same.
     pub fn open(path: &Path, access: Access) -> Result<Disk, IoError> {
         let os = |op, source| IoError::Os {
             path: path.to_path_buf(),
@@ -230,7 +314,7 @@ impl Disk {
         let mut flags = rustix::fs::OFlags::DIRECT.bits();
         if access == Access::ReadWrite {
             opts.write(true);
-            flags |= rustix::fs::OFlags::SYNC.bits();
+            flags |= rustix::fs::OFlags::DSYNC.bits();
         }
         opts.custom_flags(flags as i32);
         let mut file = opts.open(path).map_err(|e| match e.raw_os_error() {
@@ -258,7 +342,8 @@ impl Disk {
             logical_sector_size_bytes,
             size_bytes,
             stuck: Arc::new(AtomicUsize::new(0)),
-            writes_in_flight: Arc::new(std::sync::Mutex::new(Vec::new())),
+            writes_in_flight: Arc::new(Mutex::new(Vec::new())),
+            workers: Arc::new(Workers::default()),
         })
     }
 
@@ -307,7 +392,8 @@ impl Disk {
         }
     }
 
-    /// Runs `f` on a helper thread and waits at most `timeout` for it.
+    /// Runs `f` on an I/O thread (an idle one, or a new one) and waits at
+    /// most `timeout` for it.
     fn run<T: Send + 'static>(
         &self,
         op: &'static str,
@@ -324,18 +410,17 @@ impl Disk {
             });
         }
         let (tx, rx) = mpsc::sync_channel(1);
-        let file = Arc::clone(&self.file);
         let counter = Arc::clone(&self.stuck);
         counter.fetch_add(1, Ordering::AcqRel);
-        let spawned = std::thread::Builder::new()
-            .name(format!("paxlock-io-{op}"))
-            .spawn(move || {
-                let r = f(&file);
-                counter.fetch_sub(1, Ordering::AcqRel);
-                // The receiver is gone after a timeout: the result is dropped.
+        let job: Job = Box::new(move |file: &File| {
+            let r = f(file);
+            counter.fetch_sub(1, Ordering::AcqRel);
+            // The receiver is gone after a timeout: the result is dropped.
+            Box::new(move || {
                 let _ = tx.send(r);
-            });
-        if let Err(e) = spawned {
+            })
+        });
+        if let Err(e) = self.submit(job) {
             self.stuck.fetch_sub(1, Ordering::AcqRel);
             return Err(IoError::Os {
                 path: self.path.clone(),
@@ -352,7 +437,39 @@ impl Disk {
         })
     }
 
-    /// Reads `len` bytes at `offset` into a new aligned buffer.
+    /// Hands `job` to an idle I/O thread, or to a new one.
+    fn submit(&self, mut job: Job) -> std::io::Result<()> {
+        while let Some(me) = self.workers.take() {
+            // An idle thread always takes work (its queue holds one and is
+            // empty); if it is gone all the same, try the next one.
+            match me.try_send(Work {
+                job,
+                me: me.clone(),
+            }) {
+                Ok(()) => return Ok(()),
+                Err(mpsc::TrySendError::Full(w) | mpsc::TrySendError::Disconnected(w)) => {
+                    job = w.job
+                }
+            }
+        }
+        let (me, queue) = mpsc::sync_channel(1);
+        let file = Arc::clone(&self.file);
+        let workers = Arc::downgrade(&self.workers);
+        std::thread::Builder::new()
+            .name("paxlock-io".to_string())
+            .spawn(move || worker_loop(file, queue, workers))?;
+        me.try_send(Work {
+            job,
+            me: me.clone(),
+        })
+        .map_err(|_| std::io::Error::other("new I/O thread is gone"))
+    }
+
+    /// Reads `len` bytes at `offset` into an aligned buffer: a new one,
+    /// or for large reads one from a pool, which it goes back to when
+    /// dropped (see [`POOLED_MIN_BYTES`]). The kernel is done with a
+    /// buffer before it can go back: a timed-out read keeps its buffer
+    /// until the read completes.
     pub fn read_at(
         &self,
         offset: u64,
@@ -360,8 +477,8 @@ impl Disk {
         timeout: Duration,
     ) -> Result<AlignedBuf, IoError> {
         self.check_range("read", offset, len)?;
+        let mut buf = buf::READ_POOL.take(len);
         let r = self.run("read", offset, len, timeout, move |file| {
-            let mut buf = AlignedBuf::zeroed(len);
             let mut done = 0;
             while done < len {
                 match file.read_at(&mut buf.as_mut_slice()[done..], offset + done as u64) {
@@ -391,7 +508,7 @@ impl Disk {
         }
     }
 
-    /// Writes `data` at `offset` (O_SYNC: durable when this returns Ok).
+    /// Writes `data` at `offset` (O_DSYNC: durable when this returns Ok).
     ///
     /// Writes to one range land in the order they were issued: a write that
     /// overlaps an earlier one still in flight (timed out, not yet
@@ -590,6 +707,104 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         }
         panic!("the stuck I/O thread never finished");
+    }
+
+    fn idle_workers(disk: &Disk) -> usize {
+        disk.workers.idle.lock().unwrap().len()
+    }
+
+    #[test]
+    fn sequential_ios_reuse_one_thread() {
+        let (_d, p) = scratch(1 << 20);
+        let disk = Disk::open(&p, Access::ReadWrite).unwrap();
+        assert_eq!(idle_workers(&disk), 0);
+        let threads = std::sync::Mutex::new(std::collections::HashSet::new());
+        let threads = Arc::new(threads);
+        for i in 0..20u64 {
+            disk.write_at(i * 512, &[i as u8; 512], Duration::from_secs(5))
+                .unwrap();
+            assert_eq!(
+                disk.read_at(i * 512, 512, Duration::from_secs(5)).unwrap()[0],
+                i as u8
+            );
+            let t = Arc::clone(&threads);
+            disk.run("read", 0, 0, Duration::from_secs(5), move |_f| {
+                t.lock().unwrap().insert(std::thread::current().id());
+            })
+            .unwrap();
+            assert_eq!(idle_workers(&disk), 1);
+        }
+        assert_eq!(threads.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn parallel_ios_use_parallel_threads_and_keep_a_few() {
+        let (_d, p) = scratch(1 << 20);
+        let disk = Arc::new(Disk::open(&p, Access::ReadWrite).unwrap());
+        let barrier = Arc::new(std::sync::Barrier::new(4));
+        let callers: Vec<_> = (0..4)
+            .map(|_| {
+                let (disk, barrier) = (Arc::clone(&disk), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    // all four I/Os are in flight at once
+                    disk.run("read", 0, 0, Duration::from_secs(5), move |_f| {
+                        barrier.wait();
+                    })
+                })
+            })
+            .collect();
+        for c in callers {
+            c.join().unwrap().unwrap();
+        }
+        for _ in 0..500 {
+            if idle_workers(&disk) == IDLE_WORKERS_MAX {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(idle_workers(&disk), IDLE_WORKERS_MAX);
+    }
+
+    #[test]
+    fn dropping_a_disk_ends_its_threads() {
+        let (_d, p) = scratch(4096);
+        let disk = Disk::open(&p, Access::ReadOnly).unwrap();
+        disk.read_at(0, 512, Duration::from_secs(5)).unwrap();
+        assert_eq!(idle_workers(&disk), 1);
+        let file = Arc::downgrade(&disk.file);
+        drop(disk);
+        // the idle thread held the last other reference to the file
+        for _ in 0..500 {
+            if file.upgrade().is_none() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("the idle I/O thread did not exit with its disk");
+    }
+
+    #[test]
+    fn a_thread_freed_by_a_late_io_serves_the_next() {
+        let (_d, p) = scratch(4096);
+        let disk = Disk::open(&p, Access::ReadOnly).unwrap();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let e = disk
+            .run("read", 0, 512, Duration::from_millis(20), move |_f| {
+                let _ = release_rx.recv();
+            })
+            .unwrap_err();
+        assert!(matches!(e, IoError::Timeout { .. }));
+        assert_eq!(idle_workers(&disk), 0);
+        release_tx.send(()).unwrap();
+        for _ in 0..500 {
+            if idle_workers(&disk) == 1 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(idle_workers(&disk), 1);
+        disk.read_at(0, 512, Duration::from_secs(5)).unwrap();
+        assert_eq!(idle_workers(&disk), 1);
     }
 
     #[test]
