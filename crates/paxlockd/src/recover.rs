@@ -37,6 +37,9 @@ use rustix::process::Signal;
 
 use crate::state::*;
 
+/// A client's KILLPATH: program, argument string, `SANLK_KILLPATH_PID`.
+type Killpath = (String, String, u32);
+
 /// After this many kill actions on one process, give up (with a watchdog
 /// the host is then reset because the lockspace cannot be released).
 pub(crate) const KILL_COUNT_MAX: u32 = 100;
@@ -212,7 +215,7 @@ fn kill_holders(d: &Daemon, name: &Name, l: &Lockspace, why: Why, now_ms: u64, s
         seen_ms,
         d.opts.kill_grace_secs,
     );
-    let mut todo: Vec<(i32, Action, Option<(String, String, u32)>, u32)> = Vec::new();
+    let mut todo: Vec<(i32, Action, Option<Killpath>, u32)> = Vec::new();
     if let Ok(mut clients) = d.clients.lock() {
         for c in clients.values_mut() {
             if !c.tokens.iter().any(|t| t.held.res.space_name.same_as(name)) {
@@ -240,14 +243,7 @@ fn kill_holders(d: &Daemon, name: &Name, l: &Lockspace, why: Why, now_ms: u64, s
     }
 }
 
-fn act(
-    d: &Daemon,
-    name: &Name,
-    pid: i32,
-    a: Action,
-    killpath: Option<&(String, String, u32)>,
-    count: u32,
-) {
+fn act(d: &Daemon, name: &Name, pid: i32, a: Action, killpath: Option<&Killpath>, count: u32) {
     match a {
         Action::Signal(sig) => {
             d.log(format!(
