@@ -80,34 +80,44 @@ pub enum Command {
     Client(Box<crate::client::ClientCommand>),
 }
 
-/// `paxlock daemon` options (sanlock's; `-h` is sanlock's priority option,
-/// so help is `--help` only).
+/// `paxlock daemon` options: sanlock's daemon options (`-h` is sanlock's
+/// priority option, so help is `--help` only). Settings come from the
+/// command line, else from the configuration file (`$PAXLOCK_CONFIG`, or
+/// /etc/sanlock/sanlock.conf when it exists), else sanlock's defaults.
 #[derive(Debug, Clone, Args)]
 pub struct DaemonArgs {
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
     pub help: Option<bool>,
-    /// Stay in the foreground, log to stderr.
+    /// Stay in the foreground (paxlock always does; logs go to log_dump).
     #[arg(short = 'D')]
     pub foreground: bool,
-    /// Use the watchdog: only 0 is supported yet.
-    #[arg(short = 'w', value_name = "0|1", default_value_t = 1)]
-    pub watchdog: u8,
+    /// Use the watchdog (default 1, as sanlock): only 0 works yet, for
+    /// testing; nothing then resets a host that cannot stop using its leases.
+    #[arg(short = 'w', value_name = "0|1")]
+    pub watchdog: Option<u8>,
     /// Our host name in delta leases (default: a fresh random UUID).
     #[arg(short = 'e', value_name = "NAME")]
     pub host_name: Option<String>,
-    /// Default io_timeout of lockspaces added without one.
-    #[arg(short = 'o', value_name = "SECONDS", default_value_t = 10)]
-    pub io_timeout: u32,
-    /// Accepted for compatibility (sanlock: user, group, mlock, priority,
-    /// threads, grace, logging, renewal debugging, bitmap seconds, history).
-    #[arg(short = 'U', hide = true)]
+    /// Default io_timeout of lockspaces added without one (default 10).
+    #[arg(short = 'o', value_name = "SECONDS")]
+    pub io_timeout: Option<u32>,
+    /// Seconds a holder gets (killpath or SIGTERM) after its lockspace is
+    /// lost, before SIGKILL: 0..60 (default 40).
+    #[arg(short = 'g', value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(0..=60))]
+    pub grace: Option<u32>,
+    /// Owner of the socket: user name or uid (default: user sanlock if it
+    /// exists, else root).
+    #[arg(short = 'U', value_name = "USER")]
     pub uid: Option<String>,
-    #[arg(short = 'G', hide = true)]
-    #[allow(missing_docs)]
+    /// Group of the socket: group name or gid (default: group sanlock if
+    /// it exists, else root).
+    #[arg(short = 'G', value_name = "GROUP")]
     pub gid: Option<String>,
+    /// Accepted for compatibility, no effect in paxlock (sanlock: mlock,
+    /// priority, threads, logging, renewal debugging, bitmap seconds,
+    /// history size).
     #[arg(short = 'l', hide = true)]
-    #[allow(missing_docs)]
     pub mlock: Option<i32>,
     #[arg(short = 'h', hide = true)]
     #[allow(missing_docs)]
@@ -115,9 +125,6 @@ pub struct DaemonArgs {
     #[arg(short = 't', hide = true)]
     #[allow(missing_docs)]
     pub threads: Option<i32>,
-    #[arg(short = 'g', hide = true)]
-    #[allow(missing_docs)]
-    pub grace: Option<i32>,
     #[arg(short = 'L', hide = true, allow_negative_numbers = true)]
     #[allow(missing_docs)]
     pub log_file_priority: Option<i32>,
@@ -399,28 +406,15 @@ pub struct UpdateArgs {
 pub fn run(cli: &Cli) -> Outcome {
     match &cli.command {
         Command::Client(c) => crate::client::run(c),
-        Command::Daemon(a) => {
-            if a.watchdog != 0 {
-                eprintln!("paxlock: error: the watchdog is not implemented yet; run with -w 0 (testing only: nothing resets a host that cannot stop using its leases)");
-                return Outcome {
+        Command::Daemon(a) => match crate::daemon_opts::options(a) {
+            Err(e) => {
+                eprintln!("paxlock: error: {e}");
+                Outcome {
                     rv: 2,
                     ..Outcome::default()
-                };
+                }
             }
-            let run_dir = std::env::var_os("SANLOCK_RUN_DIR")
-                .map(std::path::PathBuf::from)
-                .unwrap_or_else(|| "/run/sanlock".into());
-            let opts = paxlockd::Options {
-                run_dir,
-                host_name: a
-                    .host_name
-                    .clone()
-                    .unwrap_or_else(crate::hold::random_host_name),
-                io_timeout_secs: a.io_timeout,
-                watchdog_fire_timeout_secs: 60,
-                kill_grace_secs: a.grace.map_or(40, |g| g.clamp(0, 60) as u32),
-            };
-            match paxlockd::run(opts) {
+            Ok(opts) => match paxlockd::run(opts) {
                 Ok(()) => Outcome::default(),
                 Err(e) => {
                     eprintln!("paxlock: error: {e}");
@@ -429,8 +423,8 @@ pub fn run(cli: &Cli) -> Outcome {
                         ..Outcome::default()
                     }
                 }
-            }
-        }
+            },
+        },
         Command::Hold(a) => {
             let args = crate::hold::HoldArgs {
                 lockspace: a.lockspace.clone(),

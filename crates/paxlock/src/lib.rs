@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod daemon_opts;
 pub mod direct;
 pub mod hold;
 pub mod render;

@@ -13,6 +13,7 @@
 //! Threads: one accept loop, one thread per connection; each lockspace
 //! renews on its own threads (paxlock-driver).
 
+pub mod config;
 mod conn;
 mod diskcmd;
 mod dispatch;
@@ -63,6 +64,8 @@ pub struct Options {
     /// After a lockspace is lost, how long its lease holders get (killpath
     /// or SIGTERM) before SIGKILL (`-g`, sanlock's default 40).
     pub kill_grace_secs: u32,
+    /// Owner and group of the socket (`-U`/`-G`); None leaves root's.
+    pub socket_owner: Option<(u32, u32)>,
 }
 
 /// Runs the daemon until SHUTDOWN. Returns an error message on startup failure.
@@ -91,6 +94,10 @@ pub fn run(opts: Options) -> Result<(), String> {
     let listener =
         UnixListener::bind(&sock_path).map_err(|e| format!("{}: {e}", sock_path.display()))?;
     let _ = std::fs::set_permissions(&sock_path, std::fs::Permissions::from_mode(0o660));
+    if let Some((uid, gid)) = opts.socket_owner {
+        std::os::unix::fs::chown(&sock_path, Some(uid), Some(gid))
+            .map_err(|e| format!("chown {} to {uid}:{gid}: {e}", sock_path.display()))?;
+    }
     let host_name = Name::new(&opts.host_name).map_err(|e| e.to_string())?;
     let d = Arc::new(Daemon {
         opts,
