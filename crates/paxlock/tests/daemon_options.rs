@@ -38,7 +38,7 @@ fn wait_status(run_dir: &std::path::Path) -> String {
     panic!("daemon did not come up");
 }
 
-fn shutdown(run_dir: &std::path::Path, mut child: std::process::Child) -> String {
+fn shutdown(run_dir: &std::path::Path, child: std::process::Child) -> String {
     let _ = Command::new("sanlock")
         .args(["client", "shutdown", "-f", "1"])
         .env("SANLOCK_RUN_DIR", run_dir)
