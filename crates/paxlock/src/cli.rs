@@ -63,21 +63,37 @@ pub enum Command {
     #[command(after_help = LEASE_STRINGS)]
     Hold(HoldCliArgs),
 
-    /// Run the lease daemon (work in progress): sanlock's client protocol
-    /// on $SANLOCK_RUN_DIR/sanlock.sock (default /run/sanlock), so that the
-    /// `sanlock client` CLI, libsanlock and python3-sanlock talk to paxlock.
+    /// Run the lease daemon: sanlock's client protocol on
+    /// $SANLOCK_RUN_DIR/sanlock.sock (default /run/sanlock), so that the
+    /// `sanlock client` CLI, libsanlock, python3-sanlock and libvirt talk
+    /// to paxlock.
     ///
-    /// Takes sanlock's daemon options; those not implemented yet are
-    /// accepted and ignored. There is no watchdog yet (run with -w 0), and
-    /// lease loss does not kill holders yet.
+    /// Takes sanlock's daemon options and sanlock.conf keys. Processes
+    /// that hold leases in a lockspace that is lost or removed are killed
+    /// as sanlock does (killpath, SIGTERM, then SIGKILL after -g seconds).
+    /// There is no watchdog yet: run with -w 0, for testing only.
     #[command(disable_help_flag = true)]
     Daemon(DaemonArgs),
+
+    /// Show paxlock's main job on local files, in under a minute: two
+    /// daemons as two hosts share a VM disk lease; host A's VM holds it,
+    /// host B is refused, A's VM stops, B gets it.
+    Demo(DemoArgs),
 
     /// Send requests to a running lease daemon (paxlock's or sanlock's),
     /// as `sanlock client`: same actions, options, output and exit codes;
     /// listings also print JSON with --json. See docs/client.md.
     #[command(subcommand)]
     Client(Box<crate::client::ClientCommand>),
+}
+
+/// `paxlock demo` options.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Directory for the lease files and the two hosts' run dirs (default:
+    /// a fresh one under /tmp, removed afterwards).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
 }
 
 /// `paxlock daemon` options: sanlock's daemon options (`-h` is sanlock's
@@ -406,6 +422,16 @@ pub struct UpdateArgs {
 pub fn run(cli: &Cli) -> Outcome {
     match &cli.command {
         Command::Client(c) => crate::client::run(c),
+        Command::Demo(a) => match crate::demo::run(a) {
+            Ok(()) => Outcome::default(),
+            Err(e) => {
+                eprintln!("paxlock: demo failed: {e}");
+                Outcome {
+                    rv: 1,
+                    ..Outcome::default()
+                }
+            }
+        },
         Command::Daemon(a) => match crate::daemon_opts::options(a) {
             Err(e) => {
                 eprintln!("paxlock: error: {e}");

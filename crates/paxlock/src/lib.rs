@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod client;
 pub mod daemon_opts;
+pub mod demo;
 pub mod direct;
 pub mod hold;
 pub mod render;
