@@ -1,17 +1,15 @@
-//! paxlock's lease daemon (work in progress): sanlock's client protocol
-//! (`paxlock-proto`) on `$SANLOCK_RUN_DIR/sanlock.sock`, over the lease
-//! engine (`paxlock-driver`), so that the unchanged `sanlock client` CLI,
-//! libsanlock and python3-sanlock can use paxlock.
+//! paxlock's lease daemon: sanlock's client protocol (`paxlock-proto`) on
+//! `$SANLOCK_RUN_DIR/sanlock.sock`, over the lease engine
+//! (`paxlock-driver`), so that the unchanged `sanlock client` CLI,
+//! libsanlock, python3-sanlock and libvirt's plugin use paxlock.
 //!
-//! Implemented so far: REGISTER (a registered connection's pid owns its
-//! leases; they are released when the connection closes), ADD/INQ/REM
-//! LOCKSPACE, GET_LOCKSPACES, ACQUIRE, RELEASE, INQUIRE, STATUS,
-//! HOST_STATUS, GET_HOSTS, LOG_DUMP, SHUTDOWN, VERSION. Every other command
-//! gets `-EOPNOTSUPP`. Not yet: killing holders on lease loss, the
-//! watchdog, and the remaining commands.
+//! Every request sanlock 3.8.5's clients send is handled as sanlock's
+//! daemon handles it, except host events, LVBs and orphan leases (in
+//! progress: `-EOPNOTSUPP`); see ARCHITECTURE.md for the modules. There is
+//! no watchdog yet.
 //!
-//! Threads: one accept loop, one thread per connection; each lockspace
-//! renews on its own threads (paxlock-driver).
+//! Threads: one accept loop, one thread per connection, one recovery
+//! thread; each lockspace renews on its own threads (paxlock-driver).
 
 pub mod config;
 mod conn;
