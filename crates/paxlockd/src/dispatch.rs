@@ -65,20 +65,26 @@ pub(crate) fn handle(
             let rv = add_lockspace(d, lockspace, io_timeout, flags & SANLK_ADD_ASYNC != 0);
             result(h, rv)
         }
-        Request::InqLockspace { lockspace, .. } => {
-            let spaces = d.spaces.lock();
-            let rv = match spaces
-                .as_ref()
-                .ok()
-                .and_then(|s| s.iter().find(|s| s.ls.name.same_as(&lockspace.name)))
-            {
-                Some(Space {
-                    state: SpaceState::Joined(_),
-                    ..
-                }) => 0,
-                Some(_) => EINPROGRESS,
-                None => ENOENT,
+        Request::InqLockspace { flags, lockspace } => {
+            let inq = || -> i32 {
+                let Ok(spaces) = d.spaces.lock() else {
+                    return EINVAL;
+                };
+                match spaces.iter().find(|s| s.ls.name.same_as(&lockspace.name)) {
+                    Some(Space {
+                        state: SpaceState::Joined(l),
+                        ..
+                    }) if l.lost().is_none() => 0,
+                    Some(_) => EINPROGRESS,
+                    None => ENOENT,
+                }
             };
+            let mut rv = inq();
+            // SANLK_INQ_WAIT: poll until the add or remove has finished.
+            while rv == EINPROGRESS && flags & SANLK_INQ_WAIT != 0 {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                rv = inq();
+            }
             result(h, rv)
         }
         Request::RemLockspace { flags, lockspace } => {
@@ -92,10 +98,13 @@ pub(crate) fn handle(
                     s.iter()
                         .map(|s| {
                             let mut ls = s.ls.clone();
-                            ls.flags = if matches!(s.state, SpaceState::Adding) {
-                                SANLK_LSF_ADD
-                            } else {
-                                0
+                            // As sanlock: a lockspace whose holders are
+                            // being killed is still listed; it turns REM
+                            // when its host_id is being freed.
+                            ls.flags = match &s.state {
+                                SpaceState::Adding => SANLK_LSF_ADD,
+                                SpaceState::Joined(_) | SpaceState::Removing(_) => 0,
+                                SpaceState::Leaving => SANLK_LSF_REM,
                             };
                             ls
                         })
@@ -113,6 +122,9 @@ pub(crate) fn handle(
             Err(rv) => result(h, rv),
             Ok(cid) => result(h, acquire(d, cid, resources, &options.owner_name)),
         },
+        // Renaming a lease on release (lvmlockd's) is not implemented:
+        // refused rather than done without the rename.
+        Request::Release { flags, .. } if flags & SANLK_REL_RENAME != 0 => result(h, EOPNOTSUPP),
         Request::Release {
             flags,
             target_pid,

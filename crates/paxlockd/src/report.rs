@@ -118,10 +118,10 @@ pub(crate) fn status(d: &Daemon, h: &SmHeader) -> Vec<u8> {
     }
     if let Ok(spaces) = d.spaces.lock() {
         for s in spaces.iter() {
-            let list = if matches!(s.state, SpaceState::Adding) {
-                "add"
-            } else {
-                "spaces"
+            let list = match &s.state {
+                SpaceState::Adding => "add",
+                SpaceState::Joined(_) | SpaceState::Removing(_) => "spaces",
+                SpaceState::Leaving => "rem",
             };
             if let Some(r) = record(
                 state(SANLK_STATE_LOCKSPACE, 0, s.ls.host_id, s.ls.name),
