@@ -70,11 +70,14 @@ pub(crate) fn handle(
                 let Ok(spaces) = d.spaces.lock() else {
                     return EINVAL;
                 };
+                // As sanlock: still 0 while the holders of a lockspace
+                // being removed (or lost) are killed; EINPROGRESS while it
+                // is being added or its host_id freed.
                 match spaces.iter().find(|s| s.ls.name.same_as(&lockspace.name)) {
                     Some(Space {
-                        state: SpaceState::Joined(l),
+                        state: SpaceState::Joined(_) | SpaceState::Removing(_),
                         ..
-                    }) if l.lost().is_none() => 0,
+                    }) => 0,
                     Some(_) => EINPROGRESS,
                     None => ENOENT,
                 }

@@ -131,16 +131,18 @@ pub(crate) fn rem_lockspace(d: &Daemon, name: &Name, flags: u32) -> i32 {
         let Some(space) = spaces.iter_mut().find(|s| s.ls.name.same_as(name)) else {
             return ENOENT;
         };
-        let l = match &space.state {
-            SpaceState::Adding | SpaceState::Removing(_) | SpaceState::Leaving => {
-                return EINPROGRESS
+        match &space.state {
+            SpaceState::Adding | SpaceState::Leaving => return EINPROGRESS,
+            // Asked again while its holders are killed: as sanlock, the
+            // same removal (and a synchronous one waits for it).
+            SpaceState::Removing(_) => {}
+            SpaceState::Joined(l) => {
+                if flags & SANLK_REM_UNUSED != 0 && (space.used || d.holds_in(name)) {
+                    return EBUSY;
+                }
+                space.state = SpaceState::Removing(Arc::clone(l));
             }
-            SpaceState::Joined(l) => Arc::clone(l),
-        };
-        if flags & SANLK_REM_UNUSED != 0 && (space.used || d.holds_in(name)) {
-            return EBUSY;
         }
-        space.state = SpaceState::Removing(l);
     }
     d.log(format!("cmd_rem_lockspace {name} flags {flags:#x}"));
     if flags & SANLK_REM_ASYNC != 0 {

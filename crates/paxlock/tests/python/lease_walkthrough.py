@@ -47,7 +47,9 @@ def hosts_live():
 
 
 fd = sanlock.register()
-step("add_lockspace", lambda: sanlock.add_lockspace(b"LS", 1, ids.encode(), 0, iotimeout=1))
+step("add_lockspace_async", lambda: sanlock.add_lockspace(b"LS", 1, ids.encode(), 0, iotimeout=1, wait=False))
+step("inq_lockspace_while_adding", lambda: sanlock.inq_lockspace(b"LS", 1, ids.encode(), 0))
+step("inq_lockspace_wait", lambda: sanlock.inq_lockspace(b"LS", 1, ids.encode(), 0, wait=True))
 step("add_lockspace_again", lambda: sanlock.add_lockspace(b"LS", 1, ids.encode(), 0, iotimeout=1))
 step("inq_lockspace", lambda: sanlock.inq_lockspace(b"LS", 1, ids.encode(), 0))
 step("acquire_ex", lambda: sanlock.acquire(b"LS", b"R1", disks, slkfd=fd))
@@ -65,6 +67,8 @@ step("request_free_lease", lambda: sanlock.request(b"LS", b"R1", disks, action=s
 step("acquire_lver_mismatch", lambda: sanlock.acquire(b"LS", b"R1", disks, slkfd=fd, version=99))
 step("acquire_unjoined_lockspace", lambda: sanlock.acquire(b"NOPE", b"R1", disks, slkfd=fd))
 step("get_hosts", hosts_live)
-step("rem_lockspace", lambda: sanlock.rem_lockspace(b"LS", 1, ids.encode(), 0))
+step("rem_lockspace_async", lambda: sanlock.rem_lockspace(b"LS", 1, ids.encode(), 0, wait=False))
+step("inq_lockspace_wait_rem", lambda: sanlock.inq_lockspace(b"LS", 1, ids.encode(), 0, wait=True))
+step("rem_lockspace_again", lambda: sanlock.rem_lockspace(b"LS", 1, ids.encode(), 0))
 step("inq_lockspace_after_rem", lambda: sanlock.inq_lockspace(b"LS", 1, ids.encode(), 0))
 print(json.dumps(out))
