@@ -15,29 +15,72 @@ use paxlock_io::{Access, Disk};
 use paxlock_proto::flags::*;
 use paxlock_proto::wire::{ResourceArg, SanlkResource};
 
+/// Resources being acquired on this host right now, by (lockspace,
+/// resource) name: a second local acquire of one gets -EEXIST at once,
+/// as if it were held (the engine would grant our own host its lease
+/// again, and two local processes would both hold it).
+pub(crate) struct Reservations<'a> {
+    d: &'a Daemon,
+    keys: Vec<(String, String)>,
+}
+
+impl Reservations<'_> {
+    /// Reserves `r`: -EEXIST if a local client holds it, -EBUSY if
+    /// another local acquire of it is under way (as sanlock answers).
+    fn reserve(&mut self, r: &SanlkResource) -> Result<(), i32> {
+        let key = (r.lockspace_name.to_string_lossy(), r.name.to_string_lossy());
+        let Ok(clients) = self.d.clients.lock() else {
+            return Err(EBUSY);
+        };
+        let held_here = clients.values().any(|c| {
+            c.tokens.iter().any(|t| {
+                t.held.res.space_name.same_as(&r.lockspace_name) && t.held.res.name.same_as(&r.name)
+            })
+        });
+        if held_here {
+            return Err(EEXIST);
+        }
+        let Ok(mut reserved) = self.d.reserved.lock() else {
+            return Err(EBUSY);
+        };
+        if !reserved.insert(key.clone()) {
+            return Err(if self.keys.contains(&key) {
+                EEXIST
+            } else {
+                EBUSY
+            });
+        }
+        self.keys.push(key);
+        Ok(())
+    }
+}
+
+impl Drop for Reservations<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut reserved) = self.d.reserved.lock() {
+            for k in &self.keys {
+                reserved.remove(k);
+            }
+        }
+    }
+}
+
 pub(crate) fn acquire(d: &Daemon, cid: Cid, resources: Vec<ResourceArg>, owner_name: &Name) -> i32 {
     let mut got: Vec<Token> = Vec::new();
     let mut rv = 0;
+    // Dropped last: the leases are in the client's table by then.
+    let mut reservations = Reservations {
+        d,
+        keys: Vec::new(),
+    };
     for arg in resources {
         let r = &arg.res;
         let Some(space) = d.joined(&r.lockspace_name) else {
             rv = ENOSPC;
             break;
         };
-        let held_here = d
-            .clients
-            .lock()
-            .map(|c| {
-                c.values().any(|c| {
-                    c.tokens.iter().any(|t| {
-                        t.held.res.space_name.same_as(&r.lockspace_name)
-                            && t.held.res.name.same_as(&r.name)
-                    })
-                })
-            })
-            .unwrap_or(true);
-        if held_here || got.iter().any(|t| t.held.res.name.same_as(&r.name)) {
-            rv = EEXIST;
+        if let Err(e) = reservations.reserve(r) {
+            rv = e;
             break;
         }
         let Some(disk0) = arg.disks.first() else {
@@ -98,17 +141,30 @@ pub(crate) fn acquire(d: &Daemon, cid: Cid, resources: Vec<ResourceArg>, owner_n
         }
         return rv;
     }
-    if let Ok(mut c) = d.clients.lock() {
-        match c.get_mut(&cid) {
+    let gone = match d.clients.lock() {
+        Ok(mut c) => match c.get_mut(&cid) {
             Some(client) => {
                 // As sanlock: the caller's owner name (libvirt: the VM
                 // name) replaces the client's name, even when empty.
                 client.name = owner_name.to_string_lossy();
                 client.tokens.extend(got);
+                None
             }
-            None => return ESRCH,
+            None => Some(got),
+        },
+        Err(_) => Some(got),
+    };
+    if let Some(got) = gone {
+        // The process died during the acquire: give the leases back
+        // (sanlock answers -ENOTTY then).
+        for t in got {
+            if let Some(space) = d.live(&t.held.res.space_name) {
+                let _ = release_retrying(&space, &t.held);
+            }
         }
+        return ENOTTY;
     }
+    drop(reservations);
     0
 }
 

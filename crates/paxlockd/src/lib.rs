@@ -42,6 +42,7 @@ pub(crate) const ESRCH: i32 = -3;
 pub(crate) const EAGAIN: i32 = -11;
 pub(crate) const EBUSY: i32 = -16;
 pub(crate) const EEXIST: i32 = -17;
+pub(crate) const ENOTTY: i32 = -25;
 pub(crate) const ENODEV: i32 = -19;
 pub(crate) const EINVAL: i32 = -22;
 pub(crate) const ENOSPC: i32 = -28;
@@ -104,6 +105,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         spaces: Mutex::new(Vec::new()),
         clients: Mutex::new(HashMap::new()),
         next_cid: std::sync::atomic::AtomicU64::new(1),
+        reserved: Mutex::new(std::collections::HashSet::new()),
         log: Mutex::new(VecDeque::new()),
         stop: AtomicBool::new(false),
         shutdown_waiters: Mutex::new(Vec::new()),

@@ -107,6 +107,9 @@ pub(crate) struct Daemon {
     pub(crate) clients: Mutex<HashMap<Cid, Client>>,
     /// The next [`Cid`].
     pub(crate) next_cid: std::sync::atomic::AtomicU64,
+    /// Resources being acquired now (see `lease::Reservations`); locked
+    /// inside `clients`, never the other way round.
+    pub(crate) reserved: Mutex<std::collections::HashSet<(String, String)>>,
     pub(crate) log: Mutex<VecDeque<String>>,
     pub(crate) stop: AtomicBool,
     /// SHUTDOWN_WAIT connections, answered when the daemon exits.
