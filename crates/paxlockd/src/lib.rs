@@ -6,8 +6,10 @@
 //! Implemented so far: REGISTER (a registered connection's pid owns its
 //! leases; they are released when the connection closes), ADD/INQ/REM
 //! LOCKSPACE, GET_LOCKSPACES, ACQUIRE, RELEASE, INQUIRE, STATUS,
-//! HOST_STATUS, GET_HOSTS, LOG_DUMP, SHUTDOWN, VERSION. Every other command
-//! gets `-EOPNOTSUPP`. Not yet: killing holders on lease loss, the
+//! HOST_STATUS, GET_HOSTS, LOG_DUMP, SHUTDOWN, VERSION; host events
+//! (SET_EVENT, REG_EVENT, END_EVENT: events.rs), lock value blocks
+//! (SET_LVB, GET_LVB, `SANLK_ACQUIRE_LVB`: lvb.rs) and persistent/orphan
+//! leases (orphan.rs). Every other command gets `-EOPNOTSUPP`. Not yet: killing holders on lease loss, the
 //! watchdog, and the remaining commands.
 //!
 //! Threads: one accept loop, one thread per connection; each lockspace
@@ -16,7 +18,10 @@
 mod conn;
 mod diskcmd;
 mod dispatch;
+mod events;
 mod lease;
+mod lvb;
+mod orphan;
 mod recover;
 mod report;
 mod space;
@@ -103,6 +108,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         stop: AtomicBool::new(false),
         shutdown_waiters: Mutex::new(Vec::new()),
         sock_path: sock_path.clone(),
+        orphans: Mutex::new(Vec::new()),
     });
     d.log(format!(
         "paxlock daemon started, host name {}",
