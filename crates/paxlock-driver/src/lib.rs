@@ -163,6 +163,29 @@ struct Shared<E> {
     signalled: AtomicU64,
     /// The last [`RENEWAL_HISTORY`] renewals, oldest first.
     history: Mutex<std::collections::VecDeque<RenewalRecord>>,
+    /// The host event our renewals write (SET_EVENT).
+    event: Mutex<HostEvent>,
+    /// Called for each host event another host sends us.
+    event_sink: Mutex<Option<EventSink>>,
+}
+
+/// Receives the host events other hosts send us.
+type EventSink = Box<dyn Fn(ReceivedEvent) + Send + Sync>;
+
+/// A host event another host sent us: its delta lease had our bit set
+/// in its bitmap and a non-zero event in its `write_*` fields, at one of
+/// its renewals (so while the bit stays set, each of its renewals that we
+/// see delivers the event again, as in sanlock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceivedEvent {
+    /// The event (generation = the target generation the sender named).
+    pub event: HostEvent,
+    /// Our host_id (the event's target).
+    pub host_id: u64,
+    /// The sender's host_id.
+    pub from_host_id: u64,
+    /// The sender's generation.
+    pub from_generation: u64,
 }
 
 /// An environment the driver can run on threads.
@@ -198,6 +221,8 @@ impl<E: ThreadEnv> Lockspace<E> {
             bits: Mutex::new(HashMap::new()),
             signalled: AtomicU64::new(0),
             history: Mutex::new(std::collections::VecDeque::new()),
+            event: Mutex::new(HostEvent::default()),
+            event_sink: Mutex::new(None),
             cfg,
             env,
         });
@@ -331,6 +356,38 @@ impl<E: ThreadEnv> Lockspace<E> {
         Ok(out)
     }
 
+    /// The host event our renewals write from now on (sanlock's
+    /// `host_event`: it stays until replaced or cleared).
+    pub fn set_host_event(&self, ev: HostEvent) {
+        if let Ok(mut e) = self.shared.event.lock() {
+            *e = ev;
+        }
+    }
+
+    /// Sets `host_id`'s bit in our bitmap for `set_bitmap_seconds` from
+    /// now (a host event for it).
+    pub fn signal_host(&self, host_id: u64) {
+        let until = monotime_ms() + u64::from(self.shared.cfg.timeouts.set_bitmap_secs()) * 1000;
+        if let Ok(mut b) = self.shared.bits.lock() {
+            b.insert(host_id, until);
+        }
+    }
+
+    /// Clears `host_id`'s bit in our bitmap (from the next renewal).
+    pub fn clear_host_signal(&self, host_id: u64) {
+        if let Ok(mut b) = self.shared.bits.lock() {
+            b.remove(&host_id);
+        }
+    }
+
+    /// Sets the function called (on the renewal thread; it must not
+    /// block) for each host event another host sends us.
+    pub fn set_event_sink(&self, f: impl Fn(ReceivedEvent) + Send + Sync + 'static) {
+        if let Ok(mut s) = self.shared.event_sink.lock() {
+            *s = Some(Box::new(f));
+        }
+    }
+
     /// The renewal history, oldest first.
     pub fn renewal_history(&self) -> Vec<RenewalRecord> {
         self.shared
@@ -441,12 +498,9 @@ fn renewal_loop<E: ThreadEnv>(s: &Shared<E>) {
             Ok(h) => h.clone(),
             Err(_) => return,
         };
+        let event = s.event.lock().map(|e| *e).unwrap_or_default();
         let r = block_on(delta::delta_renew(
-            &s.env,
-            &s.cfg,
-            &mut held,
-            &bitmap,
-            HostEvent::default(),
+            &s.env, &s.cfg, &mut held, &bitmap, event,
         ));
         if let Ok(mut h) = s.held.lock() {
             *h = held.clone();
@@ -457,9 +511,15 @@ fn renewal_loop<E: ThreadEnv>(s: &Shared<E>) {
                 check_late(last, held.last_success_ms);
                 s.last_success_ms
                     .store(held.last_success_ms, Ordering::Release);
-                if let Ok(mut t) = s.hosts.lock() {
-                    t.observe(&area, s.cfg.geometry, &s.cfg.space_name, monotime_ms());
-                }
+                let events = match s.hosts.lock() {
+                    Ok(mut t) => {
+                        let before = senders_seen(s, &t, &area);
+                        t.observe(&area, s.cfg.geometry, &s.cfg.space_name, monotime_ms());
+                        received_events(s, &t, &area, before)
+                    }
+                    Err(_) => Vec::new(),
+                };
+                deliver_events(s, events);
                 if !HostTable::signalled_by(&area, s.cfg.geometry, s.cfg.host_id).is_empty() {
                     s.signalled.fetch_add(1, Ordering::AcqRel);
                 }
@@ -475,6 +535,75 @@ fn renewal_loop<E: ThreadEnv>(s: &Shared<E>) {
                 if !nap(s, 500) {
                     return;
                 }
+            }
+        }
+    }
+}
+
+/// The hosts (other than us) whose bitmap has our bit set in `area`,
+/// with what the table said of them before this read.
+fn senders_seen<E>(
+    s: &Shared<E>,
+    t: &HostTable,
+    area: &[u8],
+) -> Vec<(u64, Option<paxlock_core::delta::HostStatus>)> {
+    HostTable::signalled_by(area, s.cfg.geometry, s.cfg.host_id)
+        .into_iter()
+        .filter(|h| *h != s.cfg.host_id)
+        .map(|h| (h, t.get(h)))
+        .collect()
+}
+
+/// The events of the senders whose slot changed (a renewal of theirs)
+/// since our last read, as sanlock's `check_other_leases` finds them.
+fn received_events<E>(
+    s: &Shared<E>,
+    t: &HostTable,
+    area: &[u8],
+    before: Vec<(u64, Option<paxlock_core::delta::HostStatus>)>,
+) -> Vec<ReceivedEvent> {
+    let ss = s.cfg.geometry.sector_usize();
+    let mut out = Vec::new();
+    for (h, was) in before {
+        let Some(now) = t.get(h) else { continue };
+        let changed = was.is_none_or(|w| {
+            (w.owner_id, w.owner_generation, w.timestamp)
+                != (now.owner_id, now.owner_generation, now.timestamp)
+        });
+        let Some(start) = usize::try_from(h - 1).ok().and_then(|i| i.checked_mul(ss)) else {
+            continue;
+        };
+        let Some(leader) = area
+            .get(start..)
+            .and_then(|b| paxlock_format::LeaderRecord::decode(b).ok())
+        else {
+            continue;
+        };
+        if !changed || leader.write_generation == 0 {
+            continue;
+        }
+        out.push(ReceivedEvent {
+            event: HostEvent {
+                generation: leader.write_id,
+                event: leader.write_generation,
+                data: leader.write_timestamp,
+            },
+            host_id: s.cfg.host_id,
+            from_host_id: now.owner_id,
+            from_generation: now.owner_generation,
+        });
+    }
+    out
+}
+
+fn deliver_events<E>(s: &Shared<E>, events: Vec<ReceivedEvent>) {
+    if events.is_empty() {
+        return;
+    }
+    if let Ok(sink) = s.event_sink.lock() {
+        if let Some(f) = sink.as_ref() {
+            for e in events {
+                f(e);
             }
         }
     }

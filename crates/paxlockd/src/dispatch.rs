@@ -117,13 +117,13 @@ pub(crate) fn handle(
             Reply::Bytes(reply::encode_get_lockspaces_reply(h, 0, &list))
         }
         Request::Acquire {
+            flags,
             target_pid,
             resources,
             options,
-            ..
         } => match target(d, target_pid, *registered) {
             Err(rv) => result(h, rv),
-            Ok(cid) => result(h, acquire(d, cid, resources, &options.owner_name)),
+            Ok(cid) => result(h, acquire(d, cid, flags, resources, &options.owner_name)),
         },
         // Renaming a lease on release (lvmlockd's) is not implemented:
         // refused rather than done without the rename.
@@ -134,6 +134,10 @@ pub(crate) fn handle(
             resources,
         } => match target(d, target_pid, *registered) {
             Err(rv) => result(h, rv),
+            // REL_ORPHAN answers the number of orphans released.
+            Ok(_) if flags & SANLK_REL_ORPHAN != 0 => {
+                result(h, crate::orphan::release(d, resources.first()))
+            }
             Ok(cid) => result(h, release(d, cid, flags & SANLK_REL_ALL != 0, &resources)),
         },
         Request::Inquire { target_pid, .. } => match target(d, target_pid, *registered) {
@@ -233,9 +237,8 @@ pub(crate) fn handle(
                         match config_cmd {
                             SANLK_CONFIG_USED => s.used = true,
                             SANLK_CONFIG_UNUSED => s.used = false,
-                            // Orphans (persistent leases) are not kept by
-                            // paxlock yet, so they never block removal.
-                            SANLK_CONFIG_USED_BY_ORPHANS | SANLK_CONFIG_UNUSED_BY_ORPHANS => {}
+                            SANLK_CONFIG_USED_BY_ORPHANS => s.used_by_orphans = true,
+                            SANLK_CONFIG_UNUSED_BY_ORPHANS => s.used_by_orphans = false,
                             _ => {}
                         }
                         0
@@ -291,6 +294,32 @@ pub(crate) fn handle(
         Request::ExamineResource { resource, .. } => {
             result(h, examine(d, Some(&resource.lockspace_name)))
         }
+        Request::SetLvb { resource, lvb, .. } => result(h, crate::lvb::set(d, &resource, &lvb)),
+        Request::GetLvb {
+            lvb_len, resource, ..
+        } => match crate::lvb::get(d, &resource, lvb_len) {
+            Ok(v) => Reply::Bytes(reply::encode_get_lvb_reply(h, 0, &v)),
+            Err(rv) => Reply::Bytes(reply::encode_get_lvb_reply(h, rv, &[])),
+        },
+        Request::RegEvent { lockspace, .. } => {
+            // On success the connection is the event connection now: the
+            // daemon keeps a copy and stops reading it.
+            match crate::events::reg_event(d, &lockspace.name, s) {
+                0 => Reply::Close(reply::encode_result(h, 0).to_vec()),
+                rv => result(h, rv),
+            }
+        }
+        Request::EndEvent { lockspace, .. } => {
+            result(h, crate::events::end_event(d, &lockspace.name))
+        }
+        Request::SetEvent {
+            flags,
+            lockspace,
+            event,
+        } => result(
+            h,
+            crate::events::set_event(d, &lockspace.name, event, flags),
+        ),
         Request::Version { .. } => {
             Reply::Bytes(reply::encode_version_reply(reply::SANLOCK_VERSION_3_8_5).to_vec())
         }

@@ -65,7 +65,14 @@ impl Drop for Reservations<'_> {
     }
 }
 
-pub(crate) fn acquire(d: &Daemon, cid: Cid, resources: Vec<ResourceArg>, owner_name: &Name) -> i32 {
+/// ACQUIRE; `flags` are its `SANLK_ACQUIRE_*` flags (LVB, orphans).
+pub(crate) fn acquire(
+    d: &Daemon,
+    cid: Cid,
+    flags: u32,
+    resources: Vec<ResourceArg>,
+    owner_name: &Name,
+) -> i32 {
     let mut got: Vec<Token> = Vec::new();
     let mut rv = 0;
     // Dropped last: the leases are in the client's table by then.
@@ -82,6 +89,18 @@ pub(crate) fn acquire(d: &Daemon, cid: Cid, resources: Vec<ResourceArg>, owner_n
         if let Err(e) = reservations.reserve(r) {
             rv = e;
             break;
+        }
+        // Persistent leases whose holder died (orphan.rs).
+        match crate::orphan::check(d, &arg, flags) {
+            crate::orphan::Check::Acquire => {}
+            crate::orphan::Check::Adopted(t) => {
+                got.push(*t);
+                continue;
+            }
+            crate::orphan::Check::Refuse(e) => {
+                rv = e;
+                break;
+            }
         }
         let Some(disk0) = arg.disks.first() else {
             rv = -34;
@@ -109,7 +128,7 @@ pub(crate) fn acquire(d: &Daemon, cid: Cid, resources: Vec<ResourceArg>, owner_n
         };
         let opts = AcquireOpts {
             lver: (r.flags & SANLK_RES_LVER != 0).then_some(r.lver),
-            nowait: false,
+            nowait: flags & SANLK_ACQUIRE_OWNER_NOWAIT != 0,
         };
         match space.acquire(&spec, mode, opts) {
             Ok(held) => {
@@ -117,10 +136,14 @@ pub(crate) fn acquire(d: &Daemon, cid: Cid, resources: Vec<ResourceArg>, owner_n
                     "cmd_acquire ci {cid} {}:{} lver {} done",
                     r.lockspace_name, r.name, held.lver
                 ));
+                let lvb = (flags & SANLK_ACQUIRE_LVB != 0).then(|| {
+                    crate::lvb::read(d, &arg, &held, space.config().timeouts.io_timeout_secs())
+                });
                 got.push(Token {
                     held,
                     arg: arg.clone(),
                     busy: false,
+                    lvb,
                 });
             }
             Err(e) => {
@@ -223,12 +246,16 @@ pub(crate) fn release(d: &Daemon, cid: Cid, all: bool, resources: &[SanlkResourc
         out
     };
     let mut rv = 0;
-    for t in taken {
+    for mut t in taken {
         // In a lost lockspace nothing is written: others take the lease
         // after host_dead_seconds.
         let space = spaces
             .iter()
             .find(|(n, _)| n.same_as(&t.held.res.space_name));
+        if let Some((_, space)) = space {
+            // A value set with SET_LVB goes to disk first (EX only).
+            crate::lvb::write_back_token(d, &mut t, space.config().timeouts.io_timeout_secs());
+        }
         let outcome = match space {
             Some((_, space)) => match release_retrying(space, &t.held) {
                 Ok(()) => "done".to_string(),
@@ -278,7 +305,7 @@ pub(crate) fn convert(d: &Daemon, cid: Cid, r: &SanlkResource) -> i32 {
     let same = |t: &Token| {
         t.held.res.space_name.same_as(&r.lockspace_name) && t.held.res.name.same_as(&r.name)
     };
-    let mut held = {
+    let (mut held, mut lvb, arg) = {
         let Ok(mut clients) = d.clients.lock() else {
             return EINVAL;
         };
@@ -292,8 +319,14 @@ pub(crate) fn convert(d: &Daemon, cid: Cid, r: &SanlkResource) -> i32 {
             return EBUSY;
         }
         t.busy = true;
-        t.held.clone()
+        (t.held.clone(), t.lvb.clone(), t.arg.clone())
     };
+    if to == Mode::Sh {
+        // EX -> SH writes a value set with SET_LVB first, as a release does.
+        if let Some(l) = lvb.as_mut() {
+            crate::lvb::write_back(d, &arg, &held, l, space.config().timeouts.io_timeout_secs());
+        }
+    }
     // Disk I/O without the client table locked. On failure `held` still
     // describes what we hold (SH stays SH).
     let rv = match space.convert(&mut held, to) {
@@ -311,6 +344,12 @@ pub(crate) fn convert(d: &Daemon, cid: Cid, r: &SanlkResource) -> i32 {
             Some(t) => {
                 t.held = held.clone();
                 t.busy = false;
+                // Written above, and not set again meanwhile.
+                if let (Some(now), Some(done)) = (t.lvb.as_mut(), lvb.as_ref()) {
+                    if !done.dirty && now.buf == done.buf {
+                        now.dirty = false;
+                    }
+                }
                 false
             }
             None => true,
@@ -368,6 +407,8 @@ pub(crate) fn request(d: &Daemon, flags: u32, force_mode: u32, arg: &ResourceArg
 }
 
 pub(crate) fn client_dead(d: &Daemon, cid: Cid) {
+    // Persistent leases are kept as orphans, not released.
+    crate::orphan::keep_persistent(d, cid);
     let _ = release(d, cid, true, &[]);
     if let Ok(mut c) = d.clients.lock() {
         c.remove(&cid);

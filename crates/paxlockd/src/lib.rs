@@ -4,9 +4,10 @@
 //! libsanlock, python3-sanlock and libvirt's plugin use paxlock.
 //!
 //! Every request sanlock 3.8.5's clients send is handled as sanlock's
-//! daemon handles it, except host events, LVBs and orphan leases (in
-//! progress: `-EOPNOTSUPP`); see ARCHITECTURE.md for the modules. There is
-//! no watchdog yet.
+//! daemon handles it (host events: events.rs, lock value blocks: lvb.rs,
+//! persistent and orphan leases: orphan.rs), except RELEASE with
+//! `SANLK_REL_RENAME` (-EOPNOTSUPP); see ARCHITECTURE.md for the modules.
+//! There is no watchdog yet.
 //!
 //! Threads: one accept loop, one thread per connection, one recovery
 //! thread; each lockspace renews on its own threads (paxlock-driver).
@@ -15,7 +16,10 @@ pub mod config;
 mod conn;
 mod diskcmd;
 mod dispatch;
+mod events;
 mod lease;
+mod lvb;
+mod orphan;
 mod recover;
 mod report;
 mod space;
@@ -110,6 +114,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         stop: AtomicBool::new(false),
         shutdown_waiters: Mutex::new(Vec::new()),
         sock_path: sock_path.clone(),
+        orphans: Mutex::new(Vec::new()),
     });
     d.log(format!(
         "paxlock daemon started, host name {}",

@@ -96,6 +96,8 @@ fn step(d: &Arc<Daemon>, now_ms: u64) {
     for (name, l, why, seen_ms) in troubled {
         if d.holds_in(&name) {
             kill_holders(d, &name, &l, why, now_ms, seen_ms);
+        } else if crate::orphan::block_leaving(d, &name) {
+            // SET_CONFIG USED_BY_ORPHANS: wait for RELEASE(REL_ORPHAN).
         } else {
             drop(l);
             finish(d, &name, why);

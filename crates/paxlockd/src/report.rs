@@ -151,6 +151,7 @@ pub(crate) fn status(d: &Daemon, h: &SmHeader) -> Vec<u8> {
             }
         }
     }
+    crate::orphan::status(d, &mut push);
     out
 }
 

@@ -107,6 +107,7 @@ pub(crate) fn join_lockspace(d: &Daemon, ls: &SanlkLockspace, io_timeout: u32) -
             ));
             if let Ok(mut s) = d.spaces.lock() {
                 if let Some(s) = s.iter_mut().find(|s| s.ls.name.same_as(&ls.name)) {
+                    crate::events::attach(&s.events, &l);
                     s.state = SpaceState::Joined(Arc::new(l));
                 }
             }
@@ -137,7 +138,9 @@ pub(crate) fn rem_lockspace(d: &Daemon, name: &Name, flags: u32) -> i32 {
             // same removal (and a synchronous one waits for it).
             SpaceState::Removing(_) => {}
             SpaceState::Joined(l) => {
-                if flags & SANLK_REM_UNUSED != 0 && (space.used || d.holds_in(name)) {
+                if flags & SANLK_REM_UNUSED != 0
+                    && (space.used || d.holds_in(name) || crate::orphan::count_in(d, name) > 0)
+                {
                     return EBUSY;
                 }
                 space.state = SpaceState::Removing(Arc::clone(l));

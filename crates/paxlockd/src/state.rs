@@ -35,6 +35,10 @@ pub(crate) struct Space {
     pub(crate) examine: bool,
     /// When the recovery thread first saw the lockspace lost (ms).
     pub(crate) lost_seen_ms: Option<u64>,
+    /// Host events: registered event connections, the event we send.
+    pub(crate) events: Arc<crate::events::SpaceEvents>,
+    /// SET_CONFIG USED_BY_ORPHANS: orphan leases block the removal.
+    pub(crate) used_by_orphans: bool,
 }
 
 impl Space {
@@ -46,6 +50,8 @@ impl Space {
             signals_seen: 0,
             examine: false,
             lost_seen_ms: None,
+            events: Arc::default(),
+            used_by_orphans: false,
         }
     }
 }
@@ -56,6 +62,8 @@ pub(crate) struct Token {
     /// A CONVERT is doing disk I/O on this lease (without the client
     /// table locked): other commands on it get -EBUSY meanwhile.
     pub(crate) busy: bool,
+    /// Acquired with `SANLK_ACQUIRE_LVB`: its lock value block.
+    pub(crate) lvb: Option<crate::lvb::Lvb>,
 }
 
 /// A registered connection (sanlock's client slot): the key of
@@ -116,6 +124,8 @@ pub(crate) struct Daemon {
     pub(crate) shutdown_waiters: Mutex<Vec<std::os::unix::net::UnixStream>>,
     /// Our socket (SHUTDOWN connects to it to wake the accept loop).
     pub(crate) sock_path: std::path::PathBuf,
+    /// Persistent leases whose holder died (`list=orphan`).
+    pub(crate) orphans: Mutex<Vec<crate::orphan::Orphan>>,
 }
 
 impl Daemon {
