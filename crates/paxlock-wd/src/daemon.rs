@@ -79,6 +79,9 @@ pub struct Daemon<D: WatchdogDevice> {
     conns: BTreeMap<ClientId, ConnDbg>,
     next_id: ClientId,
     quit: Arc<AtomicBool>,
+    /// The last device open failed: STATUS then reports fire_timeout 0, so
+    /// that sanlock refuses the lockspace ("wdmd invalid fire_timeout").
+    open_failed: bool,
 }
 
 /// Wrapper so the map derives Debug.
@@ -104,6 +107,7 @@ impl<D: WatchdogDevice> Daemon<D> {
             conns: BTreeMap::new(),
             next_id: 1,
             quit,
+            open_failed: false,
         })
     }
 
@@ -115,7 +119,11 @@ impl<D: WatchdogDevice> Daemon<D> {
     fn apply(&mut self, acts: Vec<DevAction>, now: Millis) {
         for a in acts {
             let r = match a {
-                DevAction::Open => self.dev.open(),
+                DevAction::Open => {
+                    let r = self.dev.open();
+                    self.open_failed = r.is_err();
+                    r
+                }
                 DevAction::Keepalive => self.dev.keepalive(),
                 DevAction::CloseUnclean => self.dev.close_unclean(),
                 DevAction::CloseClean => self.dev.close_clean(),
@@ -220,7 +228,11 @@ impl<D: WatchdogDevice> Daemon<D> {
                 r.test_interval = u32::try_from(self.mux.config().test_interval_ms / 1000)
                     .unwrap_or(u32::MAX)
                     .max(1);
-                r.fire_timeout = self.mux.config().fire_timeout_s;
+                r.fire_timeout = if self.open_failed {
+                    0
+                } else {
+                    self.mux.config().fire_timeout_s
+                };
                 r.last_keepalive = self.mux.last_keepalive().map_or(0, |k| k / 1000);
                 Some(r.encode().to_vec())
             }

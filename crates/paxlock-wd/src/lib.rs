@@ -16,6 +16,7 @@
 //!   a real `sanlock daemon -w 1` can use in place of wdmd.
 //! * [`client`]: the libwdmd calls, for paxlock's daemon and tests.
 
+pub mod cli;
 pub mod client;
 pub mod daemon;
 pub mod device;

@@ -97,12 +97,15 @@ pub struct Client {
     pub expire_s: u64,
     /// The connection closed while the expiry was set (fatal, kept forever).
     pub dead: bool,
+    /// Result of its last test (events are emitted on changes only).
+    pub last_result: TestResult,
 }
 
 /// Result of one client's test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TestResult {
     /// Expiry not near.
+    #[default]
     Pass,
     /// Within one test interval of the expiry ("test warning").
     Warning,
@@ -359,16 +362,19 @@ impl Mux {
         self.last_test = Some(now);
         self.test_asap = false;
         let mut fails = 0;
-        for (&id, c) in &self.clients {
+        for (&id, c) in self.clients.iter_mut() {
             let r = test_client(c.expire_s, now, self.cfg.test_interval_ms);
             if r != TestResult::Pass {
                 fails += 1;
-                self.events.push(Event::TestFail {
-                    id,
-                    result: r,
-                    expire_s: c.expire_s,
-                });
+                if r != c.last_result {
+                    self.events.push(Event::TestFail {
+                        id,
+                        result: r,
+                        expire_s: c.expire_s,
+                    });
+                }
             }
+            c.last_result = r;
         }
 
         if fails == 0 {

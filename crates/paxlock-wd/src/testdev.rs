@@ -312,6 +312,7 @@ pub fn main(opts: DeviceOptions) -> io::Result<()> {
                     kill_target(&opts.target)
                 };
                 dev.fired = true;
+                dev.armed = false;
                 log.line(&format!(
                     "FIRE mono_ms={now} last_ping_ms={} fire_timeout_s={} due_ms={d} target={} {what}",
                     dev.last_ping,

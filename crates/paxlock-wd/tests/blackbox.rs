@@ -243,3 +243,30 @@ fn cgroup2_root() -> Option<std::path::PathBuf> {
     }
     None
 }
+
+#[test]
+fn unusable_device_makes_status_report_no_fire_timeout() {
+    // A device that cannot be opened: STATUS says fire_timeout 0, which
+    // sanlock rejects, so no lockspace runs unprotected.
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("wdmd.sock");
+    let mut child = std::process::Command::new(BIN)
+        .args(["daemon", "-w"])
+        .arg(dir.path().join("no-such-watchdog"))
+        .arg("--socket")
+        .arg(&sock)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_for(10_000, || {
+        std::os::unix::net::UnixStream::connect(&sock).is_ok()
+    }));
+    let mut c = WdmdClient::connect(&sock).unwrap();
+    c.register("x:1").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let st = c.status().unwrap();
+    drop(c);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(st.fire_timeout, 0);
+}
