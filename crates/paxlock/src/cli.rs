@@ -85,6 +85,15 @@ pub enum Command {
     /// listings also print JSON with --json. See docs/client.md.
     #[command(subcommand)]
     Client(Box<crate::client::ClientCommand>),
+
+    /// wdmd-compatible watchdog multiplexer (as the paxlock-wdmd binary):
+    /// `paxlock wdmd daemon [--test-fire pgid:N|cgroup:PATH] ...`, `status`, `dump`.
+    #[command(disable_help_flag = true)]
+    Wdmd {
+        /// Arguments of paxlock-wdmd.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 /// `paxlock demo` options.
@@ -422,6 +431,13 @@ pub struct UpdateArgs {
 pub fn run(cli: &Cli) -> Outcome {
     match &cli.command {
         Command::Client(c) => crate::client::run(c),
+        Command::Wdmd { args } => Outcome {
+            rv: paxlock_wd::cli::run(
+                std::iter::once("paxlock wdmd".into()).chain(args.iter().cloned()),
+                &["wdmd".to_string()],
+            ),
+            ..Outcome::default()
+        },
         Command::Demo(a) => match crate::demo::run(a) {
             Ok(()) => Outcome::default(),
             Err(e) => {
