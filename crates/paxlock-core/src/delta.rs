@@ -204,7 +204,7 @@ pub async fn delta_renew<E: Env>(
     held: &mut DeltaHeld,
     bitmap: &[u64],
     event: HostEvent,
-) -> Result<Vec<u8>, LeaseError> {
+) -> Result<E::Buf, LeaseError> {
     let slot_off = cfg.slot_offset()?;
     let read_start_ms = env.now_ms();
     held.last_read_ms = 0;

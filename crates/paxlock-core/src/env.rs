@@ -56,6 +56,13 @@ pub trait Env {
     /// Sleeps `ms` milliseconds.
     fn sleep_ms(&self, ms: u64) -> impl Future<Output = ()>;
 
+    /// What a read returns: the bytes read. The real driver hands out a
+    /// pooled aligned buffer (no allocation, zeroing or copy per read), the
+    /// simulator a shared view of its disk. Algorithms should drop a read
+    /// before their next I/O when they can: a held buffer keeps a pool
+    /// buffer (driver) or makes a write copy what it holds (simulator).
+    type Buf: std::ops::Deref<Target = [u8]>;
+
     /// Reads `len` bytes at `offset` of `disk`, waiting at most `timeout_ms`.
     fn read(
         &self,
@@ -63,7 +70,7 @@ pub trait Env {
         offset: u64,
         len: usize,
         timeout_ms: u64,
-    ) -> impl Future<Output = Result<Vec<u8>, IoFault>>;
+    ) -> impl Future<Output = Result<Self::Buf, IoFault>>;
 
     /// Writes `data` at `offset` of `disk`, waiting at most `timeout_ms`.
     /// After a timeout the write may still land later: callers must allow

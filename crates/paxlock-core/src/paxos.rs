@@ -319,13 +319,16 @@ async fn run_ballot<E: Env>(
     write_dblock(env, m, res, g, &ours, keep_mode)
         .await
         .map_err(|e| (e, None))?;
-    let area = env
-        .read(res.loc.disk, res.loc.offset, read_len, m.io_ms())
-        .await
-        .map_err(|e| (LeaseError::DblockRead(e), None))?;
-    let view = match evaluate_phase(&seen_dblocks(&area, g, num_hosts), lver, mbal) {
-        Ok(v) => v,
-        Err(a) => return Ok(BallotEnd::Abort(a, ours)),
+    let view = {
+        // In a block: the read's buffer goes back before phase 2.
+        let area = env
+            .read(res.loc.disk, res.loc.offset, read_len, m.io_ms())
+            .await
+            .map_err(|e| (LeaseError::DblockRead(e), None))?;
+        match evaluate_phase(&seen_dblocks(&area, g, num_hosts), lver, mbal) {
+            Ok(v) => v,
+            Err(a) => return Ok(BallotEnd::Abort(a, ours)),
+        }
     };
     // Choose: the value accepted with the largest bal, else ourselves.
     let inp = view.best.map(|b| b.1).unwrap_or(Inp {
@@ -763,6 +766,7 @@ async fn live_shared_holders<E: Env>(
         let Ok(mb) = ModeBlock::decode_from_sector(&s) else {
             continue;
         };
+        drop(s); // not held across the write below
         if !mb.is_shared() {
             continue; // released since the ballot read it
         }
@@ -991,6 +995,7 @@ pub async fn request<E: Env>(
         .await
         .map_err(LeaseError::LeaderRead)?;
     let rr = RequestRecord::decode(&b).map_err(|_| LeaseError::RequestMagic)?;
+    drop(b); // not held across the write below
     if rr.magic != REQ_DISK_MAGIC {
         return Err(LeaseError::RequestMagic);
     }

@@ -23,6 +23,7 @@ struct Counting {
 }
 
 impl Env for Counting {
+    type Buf = <RealEnv as Env>::Buf;
     fn now_ms(&self) -> u64 {
         self.inner.now_ms()
     }
@@ -32,7 +33,7 @@ impl Env for Counting {
     async fn sleep_ms(&self, ms: u64) {
         self.inner.sleep_ms(ms).await
     }
-    async fn read(&self, d: DiskId, off: u64, len: usize, t: u64) -> Result<Vec<u8>, IoFault> {
+    async fn read(&self, d: DiskId, off: u64, len: usize, t: u64) -> Result<Self::Buf, IoFault> {
         self.reads.set(self.reads.get() + 1);
         self.inner.read(d, off, len, t).await
     }

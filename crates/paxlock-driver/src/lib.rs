@@ -77,6 +77,7 @@ fn fault(e: IoError) -> IoFault {
 }
 
 impl Env for RealEnv {
+    type Buf = paxlock_io::AlignedBuf;
     fn now_ms(&self) -> u64 {
         monotime_ms()
     }
@@ -95,10 +96,9 @@ impl Env for RealEnv {
         offset: u64,
         len: usize,
         timeout_ms: u64,
-    ) -> Result<Vec<u8>, IoFault> {
+    ) -> Result<Self::Buf, IoFault> {
         let d = self.get(disk).ok_or(IoFault::Failed(-19))?;
         d.read_at(offset, len, Duration::from_millis(timeout_ms))
-            .map(|b| b.into_vec())
             .map_err(fault)
     }
 
@@ -611,7 +611,7 @@ fn deliver_events<E>(s: &Shared<E>, events: Vec<ReceivedEvent>) {
 
 /// A good renewal adds a record; a failed attempt counts in the latest
 /// record's `next_timeouts` / `next_errors` (as sanlock's history).
-fn record_renewal<E>(s: &Shared<E>, held: &DeltaHeld, r: &Result<Vec<u8>, LeaseError>) {
+fn record_renewal<E, B>(s: &Shared<E>, held: &DeltaHeld, r: &Result<B, LeaseError>) {
     let Ok(mut h) = s.history.lock() else {
         return;
     };

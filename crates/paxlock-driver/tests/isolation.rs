@@ -29,6 +29,7 @@ impl Stalling {
 }
 
 impl Env for Stalling {
+    type Buf = <RealEnv as Env>::Buf;
     fn now_ms(&self) -> u64 {
         self.inner.now_ms()
     }
@@ -38,7 +39,7 @@ impl Env for Stalling {
     async fn sleep_ms(&self, ms: u64) {
         self.inner.sleep_ms(ms).await
     }
-    async fn read(&self, d: DiskId, off: u64, len: usize, t: u64) -> Result<Vec<u8>, IoFault> {
+    async fn read(&self, d: DiskId, off: u64, len: usize, t: u64) -> Result<Self::Buf, IoFault> {
         self.block_if_stalled(d);
         self.inner.read(d, off, len, t).await
     }

@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 
 use paxlock_core::env::{DiskId, Env, IoFault};
 
+use crate::disk::SimBuf;
 use crate::trace::Ev;
 use crate::world::{Completion, Slot, World};
 
@@ -145,7 +146,7 @@ pub(crate) struct ReadFut(Io);
 pub(crate) struct WriteFut(Io);
 
 impl Future for ReadFut {
-    type Output = Result<Vec<u8>, IoFault>;
+    type Output = Result<SimBuf, IoFault>;
     fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.get_mut().0.poll_completion() {
             None => Poll::Pending,
@@ -167,6 +168,7 @@ impl Future for WriteFut {
 }
 
 impl Env for SimEnv {
+    type Buf = SimBuf;
     fn now_ms(&self) -> u64 {
         self.world.borrow().now_ms + self.clock_offset_ms
     }
@@ -189,7 +191,7 @@ impl Env for SimEnv {
         offset: u64,
         len: usize,
         timeout_ms: u64,
-    ) -> impl Future<Output = Result<Vec<u8>, IoFault>> {
+    ) -> impl Future<Output = Result<SimBuf, IoFault>> {
         ReadFut(Io {
             world: self.world.clone(),
             req: Some(IoReq::Read { disk, offset, len }),

@@ -160,7 +160,7 @@ impl ClientEnv {
 fn peek_hosts(env: &SimEnv, ep: &Epoch, p: &Params) {
     let off = ep.cfg.loc.offset as usize;
     let len = p.hosts * p.geometry.sector_usize();
-    let slots = env.with(|w| w.disk[off..off + len].to_vec());
+    let slots = env.with(|w| w.disk.read(off, len));
     let now = env.now_ms();
     if let Ok(mut t) = ep.table.lock() {
         t.observe(&slots, p.geometry, &p.space_name, now);
@@ -168,6 +168,7 @@ fn peek_hosts(env: &SimEnv, ep: &Epoch, p: &Params) {
 }
 
 impl Env for ClientEnv {
+    type Buf = <SimEnv as Env>::Buf;
     fn now_ms(&self) -> u64 {
         self.inner.now_ms()
     }
@@ -183,7 +184,7 @@ impl Env for ClientEnv {
         offset: u64,
         len: usize,
         timeout_ms: u64,
-    ) -> impl std::future::Future<Output = Result<Vec<u8>, IoFault>> {
+    ) -> impl std::future::Future<Output = Result<Self::Buf, IoFault>> {
         let fut = self.inner.read(disk, offset, len, timeout_ms);
         let refresh = self.p.workarounds.refresh_hosts && self.reads_other_dblock(offset, len);
         let this = self.clone();

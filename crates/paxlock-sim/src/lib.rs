@@ -19,6 +19,9 @@
 //!   write lands whole at its completion, even after its caller saw a
 //!   timeout at its deadline; per-host faults and watchdogs; and the
 //!   executor, which polls boxed futures with a no-op waker;
+//! * `disk` — the disk's bytes, copy-on-write per lease area, so that a
+//!   read shares them instead of copying (a write copies an area only if
+//!   a read of it is still held);
 //! * `env` — [`paxlock_core::Env`] for one host: sim time plus a per-boot
 //!   clock offset, the run's PRNG, sleeps and I/O as events;
 //! * `host` — the host model;
@@ -38,6 +41,7 @@
 
 pub mod checker;
 pub mod config;
+mod disk;
 mod env;
 mod host;
 pub mod rng;

@@ -25,6 +25,7 @@ use paxlock_format::{area, LeaderRecord, ModeBlock, Name, PaxosDblock, RequestRe
 
 use crate::checker::Checker;
 use crate::config::{Scenario, SimConfig};
+use crate::disk::{SimBuf, SimDisk};
 use crate::rng::Rng;
 use crate::stats::Stats;
 use crate::trace::{EndWhy, Ev, IoEnd, Op, Rec, Target, Trace, WriteSum};
@@ -36,7 +37,7 @@ pub(crate) type TaskId = usize;
 #[derive(Debug)]
 pub(crate) enum Completion {
     Slept,
-    Read(Result<Vec<u8>, IoFault>),
+    Read(Result<SimBuf, IoFault>),
     Wrote(Result<(), IoFault>),
 }
 
@@ -188,7 +189,7 @@ pub(crate) struct World {
     seq: u64,
     queue: BinaryHeap<Event>,
     pub rng: Rng,
-    pub disk: Vec<u8>,
+    pub disk: SimDisk,
     pub sc: Scenario,
     pub params: Rc<Params>,
     pub ready: VecDeque<TaskId>,
@@ -659,7 +660,7 @@ impl Sim {
             seq: 0,
             queue: BinaryHeap::new(),
             rng: world_rng,
-            disk,
+            disk: SimDisk::new(&disk, g.align_usize()),
             checker: Checker::new(sc.hosts, sc.resources, liveness.then_some(io_ms)),
             trace: Trace::new(if cfg.full_trace {
                 None
@@ -808,8 +809,7 @@ impl Sim {
                 offset,
                 len,
             } => {
-                let data =
-                    self.world.borrow().disk[offset as usize..offset as usize + len].to_vec();
+                let data = self.world.borrow().disk.read(offset as usize, len);
                 self.wake(task, &slot, Completion::Read(Ok(data)));
             }
             EventKind::WriteDone { task, slot } => {
@@ -841,7 +841,7 @@ impl Sim {
                 let mut w = self.world.borrow_mut();
                 let o = offset as usize;
                 if no_value && w.workarounds.keep_accepted {
-                    let on_disk = PaxosDblock::decode(&w.disk[o..o + data.len()]);
+                    let on_disk = PaxosDblock::decode(w.disk.bytes(o, data.len()));
                     let new = PaxosDblock::decode(&data);
                     if let (Ok(old), Ok(mut d)) = (on_disk, new) {
                         if old.checksum_ok() && old.lver == d.lver && old.bal != 0 && old.inp != 0 {
@@ -858,7 +858,7 @@ impl Sim {
                         }
                     }
                 }
-                w.disk[o..o + data.len()].copy_from_slice(&data);
+                w.disk.write(o, &data);
                 let hs = &w.hosts[host];
                 let late = timed_out || !hs.up || hs.boot != boot;
                 if late {

@@ -348,6 +348,7 @@ impl MemEnv {
 }
 
 impl Env for MemEnv {
+    type Buf = Vec<u8>;
     fn now_ms(&self) -> u64 {
         self.now_ms.get()
     }
