@@ -167,15 +167,22 @@ fn loss(d: &TestDaemon, dir: &str, marker: &Path, extra: &[&str], watch_secs: u6
 /// follows the last good renewal, so a holder that ignores SIGTERM gets
 /// SIGTERM once a second and no SIGKILL. Once it is gone, the lockspace
 /// is left and can be added again.
+///
+/// sanlock races here: if its once-a-second check runs before its first
+/// renewal after the thaw, the grace period has already passed and the
+/// holder gets SIGKILL at once (seen on a loaded machine). paxlock counts
+/// the grace period from when it noticed the loss at the latest, so its
+/// holder always gets its grace.
 #[test]
 fn lease_loss_sigterm_once_a_second_within_grace() {
     let (s, p) = both(&["-g", "4"], |d, dir, m| {
         loss(d, dir, m, &["--ignore-term"], 5)
     });
-    assert_eq!(s.signal, None, "sanlock: {s:?}");
-    assert!((3..=7).contains(&s.terms), "sanlock: {s:?}");
+    let sanlock_graceful = s.signal.is_none() && (3..=7).contains(&s.terms);
+    let sanlock_raced = s.signal == Some(9) && s.terms == 0;
+    assert!(sanlock_graceful || sanlock_raced, "sanlock: {s:?}");
     assert!(s.lockspace_gone && s.readd == 0, "sanlock: {s:?}");
-    assert_eq!(p.signal, s.signal, "paxlock: {p:?}\nsanlock: {s:?}");
+    assert_eq!(p.signal, None, "paxlock: {p:?}\nsanlock: {s:?}");
     assert!((3..=7).contains(&p.terms), "paxlock: {p:?}");
     assert_eq!((p.lockspace_gone, p.readd), (true, 0), "paxlock: {p:?}");
 }
@@ -190,7 +197,8 @@ fn lease_loss_without_grace_is_sigkill() {
 }
 
 /// A holder that set a killpath gets its program run once, with its
-/// arguments, instead of SIGTERM.
+/// arguments, instead of SIGTERM (sanlock may instead SIGKILL at once,
+/// by the race described above).
 #[test]
 fn lease_loss_runs_the_killpath_once() {
     let (s, p) = both(&["-g", "4"], |d, dir, m| {
@@ -199,13 +207,17 @@ fn lease_loss_runs_the_killpath_once() {
         let note = std::fs::read_to_string(format!("{}.killpath", m.display())).unwrap_or_default();
         (out, note)
     });
-    assert_eq!(s.0.signal, None, "sanlock: {s:?}");
     assert_eq!(
         s.0.terms, 0,
         "sanlock sent SIGTERM despite the killpath: {s:?}"
     );
-    assert_eq!(s.1.trim(), "arg two", "sanlock: {s:?}");
-    assert_eq!(p, s, "paxlock vs sanlock");
+    let sanlock_graceful = s.0.signal.is_none() && s.1.trim() == "arg two";
+    let sanlock_raced = s.0.signal == Some(9) && s.1.is_empty();
+    assert!(sanlock_graceful || sanlock_raced, "sanlock: {s:?}");
+    assert_eq!(p.0.signal, None, "paxlock: {p:?}");
+    assert_eq!(p.0.terms, 0, "paxlock: {p:?}");
+    assert_eq!(p.1.trim(), "arg two", "paxlock: {p:?}");
+    assert_eq!((p.0.lockspace_gone, p.0.readd), (true, 0), "paxlock: {p:?}");
 }
 
 /// REM_LOCKSPACE SIGKILLs the holders, then frees the host_id: the
