@@ -167,9 +167,13 @@ struct Shared<E> {
     event: Mutex<HostEvent>,
     /// Called for each host event another host sends us.
     event_sink: Mutex<Option<EventSink>>,
+    /// Called after each good renewal with its `last_success_ms` (the
+    /// watchdog's expiry follows it).
+    renewal_hook: Mutex<Option<RenewalHook>>,
 }
 
 /// Receives the host events other hosts send us.
+type RenewalHook = Box<dyn Fn(u64) + Send + Sync>;
 type EventSink = Box<dyn Fn(ReceivedEvent) + Send + Sync>;
 
 /// A host event another host sent us: its delta lease had our bit set
@@ -223,6 +227,7 @@ impl<E: ThreadEnv> Lockspace<E> {
             history: Mutex::new(std::collections::VecDeque::new()),
             event: Mutex::new(HostEvent::default()),
             event_sink: Mutex::new(None),
+            renewal_hook: Mutex::new(None),
             cfg,
             env,
         });
@@ -388,6 +393,16 @@ impl<E: ThreadEnv> Lockspace<E> {
         }
     }
 
+    /// Sets the function called on the renewal thread after each good
+    /// renewal, with the local monotonic ms taken just before its write
+    /// (the watchdog's expiry is that + id_renewal_fail_seconds). It must
+    /// not block on storage.
+    pub fn set_renewal_hook(&self, f: impl Fn(u64) + Send + Sync + 'static) {
+        if let Ok(mut h) = self.shared.renewal_hook.lock() {
+            *h = Some(Box::new(f));
+        }
+    }
+
     /// The renewal history, oldest first.
     pub fn renewal_history(&self) -> Vec<RenewalRecord> {
         self.shared
@@ -511,6 +526,11 @@ fn renewal_loop<E: ThreadEnv>(s: &Shared<E>) {
                 check_late(last, held.last_success_ms);
                 s.last_success_ms
                     .store(held.last_success_ms, Ordering::Release);
+                if let Ok(h) = s.renewal_hook.lock() {
+                    if let Some(h) = h.as_ref() {
+                        h(held.last_success_ms);
+                    }
+                }
                 let events = match s.hosts.lock() {
                     Ok(mut t) => {
                         let before = senders_seen(s, &t, &area);

@@ -70,8 +70,8 @@ pub enum Command {
     ///
     /// Takes sanlock's daemon options and sanlock.conf keys. Processes
     /// that hold leases in a lockspace that is lost or removed are killed
-    /// as sanlock does (killpath, SIGTERM, then SIGKILL after -g seconds).
-    /// There is no watchdog yet: run with -w 0, for testing only.
+    /// as sanlock does (killpath, SIGTERM, then SIGKILL after -g seconds),
+    /// and with -w 1 a wdmd resets the host if that is not enough.
     #[command(disable_help_flag = true)]
     Daemon(DaemonArgs),
 
@@ -117,8 +117,10 @@ pub struct DaemonArgs {
     /// Stay in the foreground (paxlock always does; logs go to log_dump).
     #[arg(short = 'D')]
     pub foreground: bool,
-    /// Use the watchdog (default 1, as sanlock): only 0 works yet, for
-    /// testing; nothing then resets a host that cannot stop using its leases.
+    /// Use the watchdog (default 1, as sanlock): each lockspace keeps an
+    /// expiry in the wdmd at /run/wdmd/wdmd.sock (sanlock's wdmd or
+    /// `paxlock wdmd`). 0 is for testing only: nothing then resets a host
+    /// that cannot stop using its leases.
     #[arg(short = 'w', value_name = "0|1")]
     pub watchdog: Option<u8>,
     /// Our host name in delta leases (default: a fresh random UUID).

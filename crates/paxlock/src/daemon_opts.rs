@@ -51,12 +51,20 @@ pub fn options(a: &DaemonArgs) -> Result<paxlockd::Options, String> {
         .map(|w| w != 0)
         .or(c.use_watchdog)
         .unwrap_or(true);
-    if watchdog {
-        return Err(
-            "the watchdog is not implemented yet: run with -w 0 (or use_watchdog = 0), \
-             for testing only: nothing then resets a host that cannot stop using its leases"
-                .into(),
-        );
+    // sanlock's wdmd socket is fixed; $PAXLOCK_WDMD_SOCKET moves ours (tests).
+    let wdmd_socket = watchdog.then(|| {
+        std::env::var_os("PAXLOCK_WDMD_SOCKET")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(paxlock_wd::proto::DEFAULT_SOCKET_PATH))
+    });
+    if let Some(sock) = &wdmd_socket {
+        if !sock.exists() {
+            eprintln!(
+                "paxlock: warning: no watchdog daemon at {}: add_lockspace fails until one runs \
+                 (start `paxlock wdmd daemon` or wdmd; -w 0 disables the watchdog, for testing only)",
+                sock.display()
+            );
+        }
     }
     let run_dir = std::env::var_os("SANLOCK_RUN_DIR")
         .map(PathBuf::from)
@@ -96,6 +104,7 @@ pub fn options(a: &DaemonArgs) -> Result<paxlockd::Options, String> {
         watchdog_fire_timeout_secs: c.watchdog_fire_timeout_secs.unwrap_or(60),
         kill_grace_secs: a.grace.or(c.kill_grace_secs).unwrap_or(40),
         socket_owner,
+        wdmd_socket,
     })
 }
 

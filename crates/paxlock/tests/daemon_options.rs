@@ -126,7 +126,6 @@ fn bad_settings_are_refused_with_a_clear_message() {
             "no such user",
         ),
         (None, &["-w", "0", "-g", "61"][..], "61"),
-        (None, &["-D"][..], "watchdog is not implemented"),
     ] {
         let out = daemon(dir.path(), conf, args).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -24,6 +24,7 @@ mod recover;
 mod report;
 mod space;
 mod state;
+mod watchdog;
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
@@ -69,6 +70,9 @@ pub struct Options {
     pub kill_grace_secs: u32,
     /// Owner and group of the socket (`-U`/`-G`); None leaves root's.
     pub socket_owner: Option<(u32, u32)>,
+    /// `-w 1`: every lockspace keeps an expiry in a wdmd at this socket
+    /// (None: `-w 0`, for testing only).
+    pub wdmd_socket: Option<PathBuf>,
 }
 
 /// Runs the daemon until SHUTDOWN. Returns an error message on startup failure.
@@ -159,6 +163,11 @@ pub fn run(opts: Options) -> Result<(), String> {
                     let _ = l.leave();
                 }
             }
+        }
+        // Holders are gone (killed by a forced shutdown, or there were
+        // none): the watchdog may stop guarding the lockspace.
+        if let Some(w) = &s.watchdog {
+            watchdog::disarm(w);
         }
     }
     let _ = std::fs::remove_file(&d.sock_path);

@@ -116,7 +116,7 @@ fn step(d: &Arc<Daemon>, now_ms: u64) {
 /// Frees (removed) or drops (lost) a lockspace nobody holds leases in,
 /// once no operation is running in it either.
 fn finish(d: &Daemon, name: &Name, why: Why) {
-    let l = {
+    let (l, watchdog) = {
         let Ok(mut spaces) = d.spaces.lock() else {
             return;
         };
@@ -130,7 +130,7 @@ fn finish(d: &Daemon, name: &Name, why: Why) {
             _ => return,
         }
         match std::mem::replace(&mut s.state, SpaceState::Leaving) {
-            SpaceState::Joined(l) | SpaceState::Removing(l) => l,
+            SpaceState::Joined(l) | SpaceState::Removing(l) => (l, s.watchdog.take()),
             _ => return,
         }
     };
@@ -146,6 +146,12 @@ fn finish(d: &Daemon, name: &Name, why: Why) {
             }
         }
         Err(_) => d.log(format!("s {name} still in use while leaving")),
+    }
+    // Renewals have stopped and nothing of ours uses the lockspace: the
+    // watchdog may stop guarding it.
+    if let Some(w) = &watchdog {
+        crate::watchdog::disarm(w);
+        d.log(format!("s {name} watchdog disarmed"));
     }
     if let Ok(mut spaces) = d.spaces.lock() {
         spaces.retain(|s| !s.ls.name.same_as(name));

@@ -98,6 +98,17 @@ pub(crate) fn join_lockspace(d: &Daemon, ls: &SanlkLockspace, io_timeout: u32) -
         "cmd_add_lockspace {}:{} io_timeout {io}",
         ls.name, ls.host_id
     ));
+    // The watchdog first: no host_id without a watchdog behind it.
+    let wd = match &d.opts.wdmd_socket {
+        None => None,
+        Some(sock) => match crate::watchdog::connect(sock, d.opts.watchdog_fire_timeout_secs) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                d.log(format!("s {} add_lockspace: {e}", ls.name));
+                return -5; // EIO
+            }
+        },
+    };
     match Lockspace::join(d.env.clone(), cfg) {
         Ok(l) => {
             d.log(format!(
@@ -105,9 +116,26 @@ pub(crate) fn join_lockspace(d: &Daemon, ls: &SanlkLockspace, io_timeout: u32) -
                 ls.name,
                 l.generation()
             ));
+            let armed = match wd {
+                None => None,
+                Some(c) => {
+                    let name = format!("paxlock_{}:{}", ls.name, ls.host_id);
+                    match crate::watchdog::arm(c, &name, &l) {
+                        Ok(a) => Some(a),
+                        Err(e) => {
+                            // Not usable without the watchdog: give the
+                            // host_id back (no lease can be held yet).
+                            d.log(format!("s {} add_lockspace: {e}", ls.name));
+                            let _ = l.leave();
+                            return -5;
+                        }
+                    }
+                }
+            };
             if let Ok(mut s) = d.spaces.lock() {
                 if let Some(s) = s.iter_mut().find(|s| s.ls.name.same_as(&ls.name)) {
                     crate::events::attach(&s.events, &l);
+                    s.watchdog = armed;
                     s.state = SpaceState::Joined(Arc::new(l));
                 }
             }

@@ -35,6 +35,8 @@ pub(crate) struct Space {
     pub(crate) examine: bool,
     /// When the recovery thread first saw the lockspace lost (ms).
     pub(crate) lost_seen_ms: Option<u64>,
+    /// Its wdmd connection (`-w 1`), disarmed when the lockspace is left.
+    pub(crate) watchdog: Option<crate::watchdog::Armed>,
     /// Host events: registered event connections, the event we send.
     pub(crate) events: Arc<crate::events::SpaceEvents>,
     /// SET_CONFIG USED_BY_ORPHANS: orphan leases block the removal.
@@ -50,6 +52,7 @@ impl Space {
             signals_seen: 0,
             examine: false,
             lost_seen_ms: None,
+            watchdog: None,
             events: Arc::default(),
             used_by_orphans: false,
         }
