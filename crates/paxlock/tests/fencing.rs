@@ -47,12 +47,6 @@ impl Drop for HostA {
     }
 }
 
-fn conf(dir: &Path) -> PathBuf {
-    let p = dir.join("sanlock.conf");
-    std::fs::write(&p, format!("watchdog_fire_timeout = {WFT}\n")).unwrap();
-    p
-}
-
 fn client(run_dir: &Path, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_paxlock"))
         .arg("client")
@@ -77,30 +71,61 @@ fn wait_up(run_dir: &Path) {
     panic!("daemon in {} did not come up", run_dir.display());
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Paxlock,
+    Sanlock,
+}
+
+/// sanlock's libwdmd always connects to this socket.
+const WDMD_SOCK: &str = "/run/wdmd/wdmd.sock";
+
 /// Host A: wdmd with the test device, then the daemon (its own process
 /// group) joined as host_id 1, then the VM holding LS:R1 in that group.
-fn start_a(dir: &str, conf: &Path) -> HostA {
+/// A paxlock A uses a wdmd socket of its own and the fire timeout of its
+/// configuration; a sanlock A (3.8.5 insists on 60 s) the fixed socket.
+fn start_a(kind: Kind, dir: &str, conf: &Path, wft: u64) -> HostA {
     let run_dir = tempfile::Builder::new()
         .prefix("pxa")
         .tempdir_in("/tmp")
         .unwrap();
-    let wd_sock = run_dir.path().join("wdmd.sock");
-    let daemon = Command::new(env!("CARGO_BIN_EXE_paxlock"))
-        .args(["daemon", "-w", "1", "-e", "host-a"])
-        .env("SANLOCK_RUN_DIR", run_dir.path())
-        .env("PAXLOCK_CONFIG", conf)
-        .env("PAXLOCK_WDMD_SOCKET", &wd_sock)
-        .process_group(0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let wd_sock = match kind {
+        Kind::Paxlock => run_dir.path().join("wdmd.sock"),
+        Kind::Sanlock => PathBuf::from(WDMD_SOCK),
+    };
+    let daemon = match kind {
+        Kind::Paxlock => Command::new(env!("CARGO_BIN_EXE_paxlock"))
+            .args(["daemon", "-w", "1", "-e", "host-a"])
+            .env("SANLOCK_RUN_DIR", run_dir.path())
+            .env("PAXLOCK_CONFIG", conf)
+            .env("PAXLOCK_WDMD_SOCKET", &wd_sock)
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+        Kind::Sanlock => Command::new("sanlock")
+            .args([
+                "daemon", "-D", "-w", "1", "-l", "0", "-U", "root", "-G", "root",
+            ])
+            .args(["-L", "-1", "-S", "-1", "-e", "host-a"])
+            .env("SANLOCK_RUN_DIR", run_dir.path())
+            .env("SANLOCK_PRIVILEGED", "0")
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    };
     let pgid = daemon.id();
+    if let Some(parent) = wd_sock.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
     let wdmd = Command::new(env!("CARGO_BIN_EXE_paxlock"))
         .args(["wdmd", "daemon", "--socket"])
         .arg(&wd_sock)
         .args(["--test-fire", &format!("pgid:{pgid}")])
-        .args(["--fire-timeout", &WFT.to_string(), "--test-interval", "1"])
+        .args(["--fire-timeout", &wft.to_string(), "--test-interval", "1"])
         .arg("--test-log")
         .arg(run_dir.path().join("fire.log"))
         .stdout(Stdio::null())
@@ -162,22 +187,37 @@ struct Outcome {
 
 /// Applies `fault` to A's daemon, then B tries to take the lease until it
 /// gets it; the test watches A's VM meanwhile.
-fn scenario(fault: &str) -> Outcome {
+fn scenario(fault: &str, a_kind: Kind, b_kind: Kind, wft: u64) -> Outcome {
     let (dir, d) = lease_files(&["R1"]);
-    let conf = conf(dir.path());
-    let mut a = start_a(&d, &conf);
+    // Every host must share the watchdog fire timeout.
+    let conf = dir.path().join("sanlock.conf");
+    std::fs::write(&conf, format!("watchdog_fire_timeout = {wft}\n")).unwrap();
+    let mut a = start_a(a_kind, &d, &conf, wft);
     let b_run = tempfile::Builder::new()
         .prefix("pxb")
         .tempdir_in("/tmp")
         .unwrap();
-    let mut b = Command::new(env!("CARGO_BIN_EXE_paxlock"))
-        .args(["daemon", "-w", "0", "-e", "host-b"])
-        .env("SANLOCK_RUN_DIR", b_run.path())
-        .env("PAXLOCK_CONFIG", &conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut b = match b_kind {
+        Kind::Paxlock => Command::new(env!("CARGO_BIN_EXE_paxlock"))
+            .args(["daemon", "-w", "0", "-e", "host-b"])
+            .env("SANLOCK_RUN_DIR", b_run.path())
+            .env("PAXLOCK_CONFIG", &conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+        Kind::Sanlock => Command::new("sanlock")
+            .args([
+                "daemon", "-D", "-w", "0", "-l", "0", "-U", "root", "-G", "root",
+            ])
+            .args(["-L", "-1", "-S", "-1", "-e", "host-b"])
+            .env("SANLOCK_RUN_DIR", b_run.path())
+            .env("SANLOCK_PRIVILEGED", "0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    };
     wait_up(b_run.path());
     let r = client(
         b_run.path(),
@@ -209,7 +249,7 @@ fn scenario(fault: &str) -> Outcome {
     });
     // The observer: A's VM must be dead before B holds the lease.
     let mut vm_dead: Option<Instant> = None;
-    while t0.elapsed() < Duration::from_secs(60) {
+    while t0.elapsed() < Duration::from_secs(120) {
         if vm_dead.is_none() && a.holder.try_wait().unwrap().is_some() {
             vm_dead = Some(Instant::now());
         }
@@ -245,32 +285,67 @@ fn scenario(fault: &str) -> Outcome {
     }
 }
 
-fn check(fault: &str, o: &Outcome) {
-    eprintln!("{fault}: {o:?}");
+/// `wft`: every host's watchdog fire timeout.
+fn check(what: &str, o: &Outcome, wft: u64) {
+    eprintln!("{what}: {o:?}");
     // The watchdog fires at most id_renewal_fail + wft after the last
     // renewal (which was up to 2 io_timeouts before the fault) and not
     // before the renewal would have failed.
-    assert!(o.vm_dead_after >= Duration::from_secs(5), "{fault}: {o:?}");
+    assert!(o.vm_dead_after >= Duration::from_secs(5), "{what}: {o:?}");
     assert!(
-        o.vm_dead_after <= Duration::from_secs(8 + WFT + 3),
-        "{fault}: {o:?}"
+        o.vm_dead_after <= Duration::from_secs(8 + wft + 3),
+        "{what}: {o:?}"
     );
-    // B waits host_dead_seconds (8 + wft = 18 s) after it last saw A
-    // renew: never less than about 16 s after the fault.
+    // B waits host_dead_seconds (8 + wft) after it last saw A renew:
+    // never less than about that minus 2 io_timeouts after the fault.
     assert!(
-        o.b_got_it_after >= Duration::from_secs(15),
-        "{fault}: {o:?}"
+        o.b_got_it_after >= Duration::from_secs(8 + wft - 3),
+        "{what}: {o:?}"
     );
 }
 
 #[test]
 fn a_frozen_daemon_is_fenced_before_the_other_host_takes_its_lease() {
-    let o = scenario("STOP");
-    check("SIGSTOP", &o);
+    let o = scenario("STOP", Kind::Paxlock, Kind::Paxlock, WFT);
+    check("paxlock A SIGSTOP, paxlock B", &o, WFT);
 }
 
 #[test]
 fn a_killed_daemon_is_fenced_before_the_other_host_takes_its_lease() {
-    let o = scenario("KILL");
-    check("SIGKILL", &o);
+    let o = scenario("KILL", Kind::Paxlock, Kind::Paxlock, WFT);
+    check("paxlock A SIGKILL, paxlock B", &o, WFT);
+}
+
+/// Takes the fixed wdmd socket for a test that needs it (the paxlock-wd
+/// real-sanlock test takes the same lock); None (skip) when a wdmd that
+/// is not ours answers there.
+fn fixed_wdmd_socket() -> Option<std::fs::File> {
+    let lock = std::fs::File::create("/tmp/paxlock-wd-real-sanlock.lock").unwrap();
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    if std::os::unix::net::UnixStream::connect(WDMD_SOCK).is_ok() {
+        eprintln!("skipped: a wdmd already runs at {WDMD_SOCK}");
+        return None;
+    }
+    let _ = std::fs::remove_file(WDMD_SOCK);
+    Some(lock)
+}
+
+/// Mixed: host A is paxlock, B is the real sanlock (fire timeout 60 s, as
+/// sanlock 3.8.5 insists), which takes the lease after its host_dead.
+#[test]
+fn a_frozen_paxlock_host_is_fenced_before_a_sanlock_host_takes_its_lease() {
+    let o = scenario("STOP", Kind::Paxlock, Kind::Sanlock, 60);
+    check("paxlock A SIGSTOP, sanlock B", &o, 60);
+}
+
+/// Mixed, the other way: host A is the real sanlock with `-w 1`, its wdmd
+/// is `paxlock wdmd` with the test device; B is paxlock.
+#[test]
+fn a_frozen_sanlock_host_is_fenced_before_a_paxlock_host_takes_its_lease() {
+    let Some(_lock) = fixed_wdmd_socket() else {
+        return;
+    };
+    let o = scenario("STOP", Kind::Sanlock, Kind::Paxlock, 60);
+    let _ = std::fs::remove_file(WDMD_SOCK);
+    check("sanlock A SIGSTOP, paxlock B", &o, 60);
 }
