@@ -349,3 +349,15 @@ fn a_frozen_sanlock_host_is_fenced_before_a_paxlock_host_takes_its_lease() {
     let _ = std::fs::remove_file(WDMD_SOCK);
     check("sanlock A SIGSTOP, paxlock B", &o, 60);
 }
+
+/// The reference: the same scenario with sanlock on both hosts (A on
+/// `paxlock wdmd`'s test watchdog), for the times to compare with.
+#[test]
+fn reference_a_frozen_sanlock_host_and_a_sanlock_taker() {
+    let Some(_lock) = fixed_wdmd_socket() else {
+        return;
+    };
+    let o = scenario("STOP", Kind::Sanlock, Kind::Sanlock, 60);
+    let _ = std::fs::remove_file(WDMD_SOCK);
+    check("sanlock A SIGSTOP, sanlock B", &o, 60);
+}
