@@ -332,6 +332,22 @@ fn serve_write(faults: &Faults, h: &Handle, offset: u64, data: &[u8], reply: Rep
     }
 }
 
+/// Gate (as a write), sync and reply.
+fn serve_fsync(faults: &Faults, h: &Handle, datasync: bool, reply: ReplyEmpty) {
+    if faults.gate(&h.rel, Op::Write).is_err() {
+        return reply.error(Errno::EIO);
+    }
+    let r = if datasync {
+        h.file.sync_data()
+    } else {
+        h.file.sync_all()
+    };
+    match r {
+        Ok(()) => reply.ok(),
+        Err(e) => reply.error(errno(&e)),
+    }
+}
+
 impl Filesystem for FaultFs {
     fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> io::Result<()> {
         // Asynchronous direct I/O lets aio clients (sanlock) submit without
@@ -608,14 +624,16 @@ impl Filesystem for FaultFs {
             Ok(h) => h,
             Err(e) => return reply.error(e),
         };
-        let r = if datasync {
-            h.file.sync_data()
+        if self.faults.may_wait(&h.rel) {
+            let faults = self.faults.clone();
+            let spawned = std::thread::Builder::new()
+                .name("faultfs-fsync".into())
+                .spawn(move || serve_fsync(&faults, &h, datasync, reply));
+            if spawned.is_err() {
+                eprintln!("paxlock-faultfs: cannot start an I/O thread");
+            }
         } else {
-            h.file.sync_all()
-        };
-        match r {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(errno(&e)),
+            serve_fsync(&self.faults, &h, datasync, reply);
         }
     }
 

@@ -12,6 +12,21 @@
 //!
 //! See [`control`] for the commands and [`fs`] for how two mounts stay
 //! coherent with clients doing `O_DIRECT` I/O.
+//!
+//! Limits, on purpose or not yet lifted:
+//!
+//! - Faults apply to reads, writes and fsyncs only; lookups, opens,
+//!   getattr, truncate and directory operations always pass through.
+//! - A client whose I/O is stalled sleeps uninterruptibly (state `D`, not
+//!   even SIGKILL wakes it), as on hung shared storage, until the mode
+//!   changes or this process ends (SIGTERM first lets stalled I/O go).
+//! - Each delayed or stalled I/O waits on a thread of its own, so the FUSE
+//!   worker threads stay free (and the control socket has its own thread);
+//!   those threads are not bounded.
+//! - Two mounts are coherent because both go to one backing filesystem on
+//!   one machine: it is not a cluster filesystem.
+//! - No rename, links or symlinks; inode numbers are this process's own
+//!   and never reused.
 
 pub mod control;
 pub mod fs;
@@ -91,6 +106,7 @@ pub fn serve(opts: &Options) -> anyhow::Result<()> {
     {
         let faults = faults.clone();
         let control = opts.control.clone();
+        let mountpoint = opts.mountpoint.clone();
         let mut signals = signal_hook::iterator::Signals::new([
             signal_hook::consts::SIGTERM,
             signal_hook::consts::SIGINT,
@@ -112,7 +128,10 @@ pub fn serve(opts: &Options) -> anyhow::Result<()> {
                         file: None,
                     });
                     if let Err(e) = unmounter.unmount() {
-                        eprintln!("paxlock-faultfs: unmount: {e}");
+                        // busy (a client has a file open): detach lazily
+                        if let Err(e2) = detach(&mountpoint) {
+                            eprintln!("paxlock-faultfs: unmount: {e}; lazy unmount: {e2:#}");
+                        }
                     }
                     // a client keeping a file open keeps the session up:
                     // the mount is detached already, so just go
@@ -142,6 +161,23 @@ pub fn serve(opts: &Options) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(c);
     }
     result.context("FUSE session")
+}
+
+/// Lazy unmount: the mount leaves the namespace now, the FUSE connection
+/// when its last open file is closed (or this process exits).
+fn detach(mountpoint: &Path) -> anyhow::Result<()> {
+    if rustix::mount::unmount(mountpoint, rustix::mount::UnmountFlags::DETACH).is_ok() {
+        return Ok(());
+    }
+    let status = std::process::Command::new("fusermount3")
+        .args(["-u", "-z", "--"])
+        .arg(mountpoint)
+        .status()
+        .context("fusermount3 not found: apt-get install fuse3")?;
+    if !status.success() {
+        bail!("fusermount3 -u -z {}: {status}", mountpoint.display());
+    }
+    Ok(())
 }
 
 fn bind_control(path: &Path) -> anyhow::Result<UnixListener> {

@@ -638,3 +638,83 @@ fn sanlock_daemon_renewals_stop_when_its_view_stalls() {
         released.duration_since(stalled_at)
     );
 }
+
+#[test]
+fn paxlock_io_sees_a_stalled_view_time_out_and_a_failing_one_fail() {
+    use paxlock_io::{Access, Disk, IoError};
+    if !fuse_available() {
+        return;
+    }
+    let p = pair();
+    let disk_a = Disk::open(&p.a.path("ids"), Access::ReadWrite).unwrap();
+    let disk_b = Disk::open(&p.b.path("ids"), Access::ReadWrite).unwrap();
+    let data = pattern(9, 512);
+    disk_a
+        .write_at(1024, &data, Duration::from_secs(5))
+        .unwrap();
+    let got = disk_b.read_at(1024, 512, Duration::from_secs(5)).unwrap();
+    assert_eq!(got.as_slice(), &data[..]);
+
+    p.a.ctl("stall");
+    let t = Instant::now();
+    let e = disk_a
+        .read_at(0, 4096, Duration::from_millis(500))
+        .unwrap_err();
+    let timed_out = t.elapsed();
+    assert!(matches!(e, IoError::Timeout { .. }), "{e}");
+    assert_eq!(e.code(), -202);
+    // B unaffected, A's stuck read still held in the filesystem
+    disk_b.read_at(0, 4096, Duration::from_secs(5)).unwrap();
+    assert!(p.a.ctl("status").contains("stalled=1"));
+
+    p.a.ctl("eio");
+    wait_for("the stalled read failed", Duration::from_secs(5), || {
+        p.a.ctl("status").contains("stalled=0")
+    });
+    let e = disk_a.read_at(0, 4096, Duration::from_secs(5)).unwrap_err();
+    assert_eq!(e.code(), -EIO, "{e}");
+    let e = disk_a
+        .write_at(0, &data, Duration::from_secs(5))
+        .unwrap_err();
+    assert_eq!(e.code(), -EIO, "{e}");
+
+    p.a.ctl("ok");
+    disk_a.write_at(0, &data, Duration::from_secs(5)).unwrap();
+    let got = disk_b.read_at(0, 512, Duration::from_secs(5)).unwrap();
+    assert_eq!(got.as_slice(), &data[..]);
+    eprintln!("paxlock-io on a stalled view: Timeout after {timed_out:?}");
+}
+
+#[test]
+fn sigterm_while_stalled_lets_io_finish_and_unmounts() {
+    if !fuse_available() {
+        return;
+    }
+    let mut p = pair();
+    let data = pattern(5, 4096);
+    write_direct(&p.a.path("ids"), 0, &data).unwrap();
+    p.a.ctl("stall");
+    let path_a = p.a.path("ids");
+    let read_a = in_thread(move || read_direct(&path_a, 0, 4096));
+    wait_for(
+        "the read reached the stalled view",
+        Duration::from_secs(5),
+        || p.a.ctl("status").contains("stalled=1"),
+    );
+    let mut child = p.a.child.take().unwrap();
+    let t = Instant::now();
+    kill_process(Pid::from_child(&child), Signal::TERM).unwrap();
+    let got = read_a
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the stalled read finishes on SIGTERM");
+    assert_eq!(got.unwrap(), data);
+    let exited = wait_for("paxlock-faultfs exits", Duration::from_secs(10), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    });
+    assert!(!is_mounted(&p.a.mnt));
+    assert!(!p.a.control.as_ref().unwrap().exists());
+    eprintln!(
+        "SIGTERM while stalled: read done, exited after {:?}",
+        exited.max(t.elapsed())
+    );
+}
