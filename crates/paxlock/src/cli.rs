@@ -86,6 +86,17 @@ pub enum Command {
     #[command(subcommand)]
     Client(Box<crate::client::ClientCommand>),
 
+    /// Mount a FUSE passthrough of DIR whose reads and writes can be
+    /// delayed, stalled or failed at run time (for fault tests): `paxlock
+    /// faultfs --backing DIR --mount MNT --control SOCK`, then `paxlock
+    /// faultfs ctl SOCK stall|ok|delay MS|eio|status`.
+    #[command(disable_help_flag = true)]
+    Faultfs {
+        /// Arguments of paxlock-faultfs.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+
     /// wdmd-compatible watchdog multiplexer (as the paxlock-wdmd binary):
     /// `paxlock wdmd daemon [--test-fire pgid:N|cgroup:PATH] ...`, `status`, `dump`.
     #[command(disable_help_flag = true)]
@@ -433,6 +444,10 @@ pub struct UpdateArgs {
 pub fn run(cli: &Cli) -> Outcome {
     match &cli.command {
         Command::Client(c) => crate::client::run(c),
+        Command::Faultfs { args } => Outcome {
+            rv: crate::faultfs::run(args),
+            ..Outcome::default()
+        },
         Command::Wdmd { args } => Outcome {
             rv: paxlock_wd::cli::run(
                 std::iter::once("paxlock wdmd".into()).chain(args.iter().cloned()),

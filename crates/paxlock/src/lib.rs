@@ -9,5 +9,6 @@ pub mod client;
 pub mod daemon_opts;
 pub mod demo;
 pub mod direct;
+pub mod faultfs;
 pub mod hold;
 pub mod render;

@@ -85,6 +85,11 @@ const WDMD_SOCK: &str = "/run/wdmd/wdmd.sock";
 /// A paxlock A uses a wdmd socket of its own and the fire timeout of its
 /// configuration; a sanlock A (3.8.5 insists on 60 s) the fixed socket.
 fn start_a(kind: Kind, dir: &str, conf: &Path, wft: u64) -> HostA {
+    start_a_with(kind, dir, conf, wft, &["--ignore-term"])
+}
+
+/// `start_a`, with the VM's holder.py options.
+fn start_a_with(kind: Kind, dir: &str, conf: &Path, wft: u64, vm_opts: &[&str]) -> HostA {
     let run_dir = tempfile::Builder::new()
         .prefix("pxa")
         .tempdir_in("/tmp")
@@ -155,7 +160,7 @@ fn start_a(kind: Kind, dir: &str, conf: &Path, wft: u64) -> HostA {
         .arg(HOLDER)
         .arg(format!("{dir}/r1"))
         .arg(&marker)
-        .arg("--ignore-term")
+        .args(vm_opts)
         .env("SANLOCK_RUN_DIR", run_dir.path())
         .process_group(pgid as i32)
         .spawn()
@@ -360,4 +365,208 @@ fn reference_a_frozen_sanlock_host_and_a_sanlock_taker() {
     let o = scenario("STOP", Kind::Sanlock, Kind::Sanlock, 60);
     let _ = std::fs::remove_file(WDMD_SOCK);
     check("sanlock A SIGSTOP, sanlock B", &o, 60);
+}
+
+/// Host A's view of the shared directory through `paxlock faultfs`.
+struct FaultView {
+    child: Child,
+    mnt: PathBuf,
+    control: PathBuf,
+}
+
+impl FaultView {
+    fn mount(backing: &Path, at: &Path) -> FaultView {
+        let mnt = at.join("mnt");
+        std::fs::create_dir_all(&mnt).unwrap();
+        let control = at.join("faultfs.sock");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_paxlock"))
+            .arg("faultfs")
+            .arg("--backing")
+            .arg(backing)
+            .arg("--mount")
+            .arg(&mnt)
+            .arg("--control")
+            .arg(&control)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        let stdout = child.stdout.take().unwrap();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
+        assert!(line.contains("ready"), "faultfs did not mount: {line:?}");
+        FaultView {
+            child,
+            mnt,
+            control,
+        }
+    }
+
+    fn ctl(&self, cmd: &str) {
+        let out = Command::new(env!("CARGO_BIN_EXE_paxlock"))
+            .args(["faultfs", "ctl"])
+            .arg(&self.control)
+            .args(cmd.split(' '))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "faultfs ctl {cmd}: {out:?}");
+    }
+}
+
+impl Drop for FaultView {
+    fn drop(&mut self) {
+        let _ = Command::new(env!("CARGO_BIN_EXE_paxlock"))
+            .args(["faultfs", "ctl"])
+            .arg(&self.control)
+            .arg("ok")
+            .output();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        let _ = Command::new("fusermount3")
+            .arg("-uz")
+            .arg(&self.mnt)
+            .status();
+    }
+}
+
+#[derive(Debug)]
+struct StallOutcome {
+    /// From the stall to A's VM seen dead (None: still running).
+    vm_dead_after: Option<Duration>,
+    /// From the stall to B holding the lease (None: refused throughout).
+    b_got_it_after: Option<Duration>,
+    /// The test watchdog fired (A's whole group reset).
+    fired: bool,
+}
+
+/// Host A (paxlock, `-w 1`, test watchdog) reaches the shared files only
+/// through a faultfs view; B reaches them directly. A's storage stalls
+/// for `stall` (for good if None); B tries to take the lease for `watch`.
+fn stall_scenario(stall: Option<Duration>, watch: Duration) -> StallOutcome {
+    let (dir, d) = lease_files(&["R1"]);
+    let conf = dir.path().join("sanlock.conf");
+    std::fs::write(&conf, format!("watchdog_fire_timeout = {WFT}\n")).unwrap();
+    let view_dir = tempfile::Builder::new()
+        .prefix("pxv")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let view = FaultView::mount(dir.path(), view_dir.path());
+    let a_path = view.mnt.display().to_string();
+    // A's VM exits on SIGTERM (no --ignore-term): recovery can end it.
+    let mut a = start_a_with(Kind::Paxlock, &a_path, &conf, WFT, &[]);
+    let b_run = tempfile::Builder::new()
+        .prefix("pxb")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let mut b = Command::new(env!("CARGO_BIN_EXE_paxlock"))
+        .args(["daemon", "-w", "0", "-e", "host-b"])
+        .env("SANLOCK_RUN_DIR", b_run.path())
+        .env("PAXLOCK_CONFIG", &conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_up(b_run.path());
+    let r = client(
+        b_run.path(),
+        &["add_lockspace", "-s", &format!("LS:2:{d}/ids:0"), "-o", "1"],
+    );
+    assert_eq!(r.code, 0, "B add_lockspace: {}", r.stdout_str());
+    let lease = format!("LS:R1:{d}/r1:0");
+
+    let t0 = Instant::now();
+    view.ctl("stall");
+    // B tries in the background (an acquire may wait for host_dead).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let taker = {
+        let (b_dir, lease, stop) = (b_run.path().to_path_buf(), lease.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let r = client(&b_dir, &["command", "-r", &lease, "-c", "/bin/true"]);
+                if r.code == 0 {
+                    return Some(Instant::now());
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            None
+        })
+    };
+    let mut resumed = false;
+    let mut vm_dead = None;
+    while t0.elapsed() < watch && !taker.is_finished() {
+        if let Some(s) = stall {
+            if !resumed && t0.elapsed() >= s {
+                view.ctl("ok");
+                resumed = true;
+            }
+        }
+        if vm_dead.is_none() && a.holder.try_wait().unwrap().is_some() {
+            vm_dead = Some(t0.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let b_at = taker.join().expect("B's taker");
+    if let Some(b_at) = b_at {
+        // The observer: B holds the lease; A's VM must have been gone.
+        let dead = vm_dead.unwrap_or_else(|| {
+            panic!(
+                "B got the lease {:?} after the stall while A's VM still runs",
+                b_at - t0
+            )
+        });
+        assert!(
+            dead < b_at - t0,
+            "overlap: B at {:?}, VM dead at {dead:?}",
+            b_at - t0
+        );
+    }
+    let b_got = b_at.map(|t| t - t0);
+    view.ctl("ok");
+    let fired = std::fs::read_to_string(a.run_dir.path().join("fire.log"))
+        .unwrap_or_default()
+        .contains("FIRE");
+    let _ = b.kill();
+    let _ = b.wait();
+    drop(a);
+    drop(view);
+    StallOutcome {
+        vm_dead_after: vm_dead,
+        b_got_it_after: b_got,
+        fired,
+    }
+}
+
+/// (c) A's storage stalls for good: A's daemon sees its renewals fail
+/// (8 s), SIGTERMs its VM, which exits; with no holder left the watchdog
+/// is disarmed, so A itself is not reset. B takes the lease only after
+/// host_dead_seconds.
+#[test]
+fn a_stalled_host_kills_its_vm_and_the_other_host_takes_over_after_host_dead() {
+    let o = stall_scenario(None, Duration::from_secs(30));
+    eprintln!("storage stall: {o:?}");
+    let vm = o.vm_dead_after.expect("A's VM was not stopped");
+    assert!(
+        vm >= Duration::from_secs(5) && vm <= Duration::from_secs(12),
+        "{o:?}"
+    );
+    let b = o.b_got_it_after.expect("B never got the lease");
+    assert!(b >= Duration::from_secs(8 + WFT - 3), "{o:?}");
+    assert!(
+        !o.fired,
+        "the watchdog fired although the VM had stopped: {o:?}"
+    );
+}
+
+/// (d) A's storage stalls for 3 s (less than the renewal-fail limit) and
+/// recovers: nothing is killed, nothing is taken over.
+#[test]
+fn a_short_stall_kills_nothing_and_nothing_is_taken_over() {
+    let o = stall_scenario(Some(Duration::from_secs(3)), Duration::from_secs(25));
+    eprintln!("short stall: {o:?}");
+    assert_eq!(o.vm_dead_after, None, "{o:?}");
+    assert_eq!(o.b_got_it_after, None, "{o:?}");
+    assert!(!o.fired, "{o:?}");
 }
