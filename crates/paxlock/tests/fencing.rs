@@ -182,6 +182,31 @@ fn start_a_with(kind: Kind, dir: &str, conf: &Path, wft: u64, vm_opts: &[&str]) 
     panic!("A's VM did not get its lease");
 }
 
+/// Host B: a daemon without watchdog (it is not faulted).
+fn start_b(kind: Kind, run_dir: &Path, conf: &Path) -> Child {
+    match kind {
+        Kind::Paxlock => Command::new(env!("CARGO_BIN_EXE_paxlock"))
+            .args(["daemon", "-w", "0", "-e", "host-b"])
+            .env("SANLOCK_RUN_DIR", run_dir)
+            .env("PAXLOCK_CONFIG", conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+        Kind::Sanlock => Command::new("sanlock")
+            .args([
+                "daemon", "-D", "-w", "0", "-l", "0", "-U", "root", "-G", "root",
+            ])
+            .args(["-L", "-1", "-S", "-1", "-e", "host-b"])
+            .env("SANLOCK_RUN_DIR", run_dir)
+            .env("SANLOCK_PRIVILEGED", "0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    }
+}
+
 #[derive(Debug)]
 struct Outcome {
     /// From the fault to A's VM seen dead.
@@ -202,27 +227,7 @@ fn scenario(fault: &str, a_kind: Kind, b_kind: Kind, wft: u64) -> Outcome {
         .prefix("pxb")
         .tempdir_in("/tmp")
         .unwrap();
-    let mut b = match b_kind {
-        Kind::Paxlock => Command::new(env!("CARGO_BIN_EXE_paxlock"))
-            .args(["daemon", "-w", "0", "-e", "host-b"])
-            .env("SANLOCK_RUN_DIR", b_run.path())
-            .env("PAXLOCK_CONFIG", &conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-        Kind::Sanlock => Command::new("sanlock")
-            .args([
-                "daemon", "-D", "-w", "0", "-l", "0", "-U", "root", "-G", "root",
-            ])
-            .args(["-L", "-1", "-S", "-1", "-e", "host-b"])
-            .env("SANLOCK_RUN_DIR", b_run.path())
-            .env("SANLOCK_PRIVILEGED", "0")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    };
+    let mut b = start_b(b_kind, b_run.path(), &conf);
     wait_up(b_run.path());
     let r = client(
         b_run.path(),
@@ -445,9 +450,21 @@ struct StallOutcome {
 /// through a faultfs view; B reaches them directly. A's storage stalls
 /// for `stall` (for good if None); B tries to take the lease for `watch`.
 fn stall_scenario(stall: Option<Duration>, watch: Duration) -> StallOutcome {
+    stall_scenario_of(Kind::Paxlock, Kind::Paxlock, WFT, stall, watch)
+}
+
+/// `stall_scenario` with the kinds of host A and B and the shared fire
+/// timeout.
+fn stall_scenario_of(
+    a_kind: Kind,
+    b_kind: Kind,
+    wft: u64,
+    stall: Option<Duration>,
+    watch: Duration,
+) -> StallOutcome {
     let (dir, d) = lease_files(&["R1"]);
     let conf = dir.path().join("sanlock.conf");
-    std::fs::write(&conf, format!("watchdog_fire_timeout = {WFT}\n")).unwrap();
+    std::fs::write(&conf, format!("watchdog_fire_timeout = {wft}\n")).unwrap();
     let view_dir = tempfile::Builder::new()
         .prefix("pxv")
         .tempdir_in("/tmp")
@@ -455,19 +472,12 @@ fn stall_scenario(stall: Option<Duration>, watch: Duration) -> StallOutcome {
     let view = FaultView::mount(dir.path(), view_dir.path());
     let a_path = view.mnt.display().to_string();
     // A's VM exits on SIGTERM (no --ignore-term): recovery can end it.
-    let mut a = start_a_with(Kind::Paxlock, &a_path, &conf, WFT, &[]);
+    let mut a = start_a_with(a_kind, &a_path, &conf, wft, &[]);
     let b_run = tempfile::Builder::new()
         .prefix("pxb")
         .tempdir_in("/tmp")
         .unwrap();
-    let mut b = Command::new(env!("CARGO_BIN_EXE_paxlock"))
-        .args(["daemon", "-w", "0", "-e", "host-b"])
-        .env("SANLOCK_RUN_DIR", b_run.path())
-        .env("PAXLOCK_CONFIG", &conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut b = start_b(b_kind, b_run.path(), &conf);
     wait_up(b_run.path());
     let r = client(
         b_run.path(),
@@ -569,4 +579,85 @@ fn a_short_stall_kills_nothing_and_nothing_is_taken_over() {
     assert_eq!(o.vm_dead_after, None, "{o:?}");
     assert_eq!(o.b_got_it_after, None, "{o:?}");
     assert!(!o.fired, "{o:?}");
+}
+
+fn check_stall(what: &str, o: &StallOutcome, wft: u64) {
+    eprintln!("{what}: {o:?}");
+    let vm = o.vm_dead_after.expect("A's VM was not stopped");
+    assert!(
+        vm >= Duration::from_secs(5) && vm <= Duration::from_secs(12),
+        "{what}: {o:?}"
+    );
+    let b = o.b_got_it_after.expect("B never got the lease");
+    assert!(b >= Duration::from_secs(8 + wft - 3), "{what}: {o:?}");
+    assert!(
+        !o.fired,
+        "{what}: the watchdog fired although the VM had stopped: {o:?}"
+    );
+}
+
+/// (b) with a sanlock host as B.
+#[test]
+fn a_killed_paxlock_host_is_fenced_before_a_sanlock_host_takes_its_lease() {
+    let o = scenario("KILL", Kind::Paxlock, Kind::Sanlock, 60);
+    check("paxlock A SIGKILL, sanlock B", &o, 60);
+}
+
+/// (b) with sanlock as A.
+#[test]
+fn a_killed_sanlock_host_is_fenced_before_a_paxlock_host_takes_its_lease() {
+    let Some(_lock) = fixed_wdmd_socket() else {
+        return;
+    };
+    let o = scenario("KILL", Kind::Sanlock, Kind::Paxlock, 60);
+    let _ = std::fs::remove_file(WDMD_SOCK);
+    check("sanlock A SIGKILL, paxlock B", &o, 60);
+}
+
+/// (c) with a sanlock host as B.
+#[test]
+fn a_stalled_paxlock_host_kills_its_vm_before_a_sanlock_host_takes_over() {
+    let o = stall_scenario_of(
+        Kind::Paxlock,
+        Kind::Sanlock,
+        60,
+        None,
+        Duration::from_secs(80),
+    );
+    check_stall("paxlock A stalled, sanlock B", &o, 60);
+}
+
+/// (c) with sanlock as A.
+#[test]
+fn a_stalled_sanlock_host_kills_its_vm_before_a_paxlock_host_takes_over() {
+    let Some(_lock) = fixed_wdmd_socket() else {
+        return;
+    };
+    let o = stall_scenario_of(
+        Kind::Sanlock,
+        Kind::Paxlock,
+        60,
+        None,
+        Duration::from_secs(80),
+    );
+    let _ = std::fs::remove_file(WDMD_SOCK);
+    check_stall("sanlock A stalled, paxlock B", &o, 60);
+}
+
+/// (d) with a sanlock host as B.
+#[test]
+fn a_short_stall_of_a_paxlock_host_lets_a_sanlock_host_take_nothing() {
+    let o = stall_scenario_of(
+        Kind::Paxlock,
+        Kind::Sanlock,
+        60,
+        Some(Duration::from_secs(3)),
+        Duration::from_secs(25),
+    );
+    eprintln!("paxlock A short stall, sanlock B: {o:?}");
+    assert_eq!(
+        (o.vm_dead_after, o.b_got_it_after, o.fired),
+        (None, None, false),
+        "{o:?}"
+    );
 }
