@@ -326,6 +326,15 @@ fn a_killed_daemon_is_fenced_before_the_other_host_takes_its_lease() {
     check("paxlock A SIGKILL, paxlock B", &o, WFT);
 }
 
+/// Runs `f` (a scenario with sanlock as host A) holding the fixed wdmd
+/// socket: None (skipped) when a wdmd that is not ours answers there.
+fn with_fixed_wdmd<T>(f: impl FnOnce() -> T) -> Option<T> {
+    let _lock = fixed_wdmd_socket()?;
+    let out = f();
+    let _ = std::fs::remove_file(WDMD_SOCK);
+    Some(out)
+}
+
 /// Takes the fixed wdmd socket for a test that needs it (the paxlock-wd
 /// real-sanlock test takes the same lock); None (skip) when a wdmd that
 /// is not ours answers there.
@@ -352,11 +361,9 @@ fn a_frozen_paxlock_host_is_fenced_before_a_sanlock_host_takes_its_lease() {
 /// is `paxlock wdmd` with the test device; B is paxlock.
 #[test]
 fn a_frozen_sanlock_host_is_fenced_before_a_paxlock_host_takes_its_lease() {
-    let Some(_lock) = fixed_wdmd_socket() else {
+    let Some(o) = with_fixed_wdmd(|| scenario("STOP", Kind::Sanlock, Kind::Paxlock, 60)) else {
         return;
     };
-    let o = scenario("STOP", Kind::Sanlock, Kind::Paxlock, 60);
-    let _ = std::fs::remove_file(WDMD_SOCK);
     check("sanlock A SIGSTOP, paxlock B", &o, 60);
 }
 
@@ -364,11 +371,9 @@ fn a_frozen_sanlock_host_is_fenced_before_a_paxlock_host_takes_its_lease() {
 /// `paxlock wdmd`'s test watchdog), for the times to compare with.
 #[test]
 fn reference_a_frozen_sanlock_host_and_a_sanlock_taker() {
-    let Some(_lock) = fixed_wdmd_socket() else {
+    let Some(o) = with_fixed_wdmd(|| scenario("STOP", Kind::Sanlock, Kind::Sanlock, 60)) else {
         return;
     };
-    let o = scenario("STOP", Kind::Sanlock, Kind::Sanlock, 60);
-    let _ = std::fs::remove_file(WDMD_SOCK);
     check("sanlock A SIGSTOP, sanlock B", &o, 60);
 }
 
@@ -606,11 +611,9 @@ fn a_killed_paxlock_host_is_fenced_before_a_sanlock_host_takes_its_lease() {
 /// (b) with sanlock as A.
 #[test]
 fn a_killed_sanlock_host_is_fenced_before_a_paxlock_host_takes_its_lease() {
-    let Some(_lock) = fixed_wdmd_socket() else {
+    let Some(o) = with_fixed_wdmd(|| scenario("KILL", Kind::Sanlock, Kind::Paxlock, 60)) else {
         return;
     };
-    let o = scenario("KILL", Kind::Sanlock, Kind::Paxlock, 60);
-    let _ = std::fs::remove_file(WDMD_SOCK);
     check("sanlock A SIGKILL, paxlock B", &o, 60);
 }
 
@@ -630,17 +633,17 @@ fn a_stalled_paxlock_host_kills_its_vm_before_a_sanlock_host_takes_over() {
 /// (c) with sanlock as A.
 #[test]
 fn a_stalled_sanlock_host_kills_its_vm_before_a_paxlock_host_takes_over() {
-    let Some(_lock) = fixed_wdmd_socket() else {
+    let Some(o) = with_fixed_wdmd(|| {
+        stall_scenario_of(
+            Kind::Sanlock,
+            Kind::Paxlock,
+            60,
+            None,
+            Duration::from_secs(80),
+        )
+    }) else {
         return;
     };
-    let o = stall_scenario_of(
-        Kind::Sanlock,
-        Kind::Paxlock,
-        60,
-        None,
-        Duration::from_secs(80),
-    );
-    let _ = std::fs::remove_file(WDMD_SOCK);
     check_stall("sanlock A stalled, paxlock B", &o, 60);
 }
 
