@@ -201,7 +201,7 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
 
     step(
         &d,
-        "2. Two hosts: a paxlock daemon each, with its own run dir",
+        "2. Two hosts: a paxlock daemon each, with its own run dir (-w 0: no watchdog in this demo; docs/fencing.md shows fencing)",
     );
     d.hosts.push(start_daemon(&d.exe, &d.dir, "host-A")?);
     d.hosts.push(start_daemon(&d.exe, &d.dir, "host-B")?);
