@@ -42,19 +42,24 @@ impl RealEnv {
         RealEnv::default()
     }
 
-    /// The id of `path`, opening it on first use.
+    /// The id of `path`, opening it on first use, and again whenever the
+    /// path no longer names the file that was opened (deleted, or deleted
+    /// and created anew: a lease taken on the old open file would be a
+    /// lease no other host sees). The new file gets a new id; leases held
+    /// on the old one keep theirs, so their release reaches the file they
+    /// were taken on.
     pub fn disk(&self, path: &Path) -> Result<DiskId, IoError> {
         let mut paths = self.paths.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(id) = paths.get(path) {
-            return Ok(*id);
+            if self.get(*id).is_some_and(|d| d.still_at_path()) {
+                return Ok(*id);
+            }
         }
         let disk = Disk::open(path, Access::ReadWrite)?;
-        let id = DiskId(paths.len() as u32);
+        let mut disks = self.disks.lock().unwrap_or_else(|e| e.into_inner());
+        let id = DiskId(disks.len() as u32);
+        disks.insert(id, Arc::new(disk));
         paths.insert(path.to_path_buf(), id);
-        self.disks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, Arc::new(disk));
         Ok(id)
     }
 

@@ -30,7 +30,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom};
-use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, Weak};
@@ -210,6 +210,8 @@ pub struct Disk {
     writes_in_flight: Arc<Mutex<Vec<(u64, u64)>>>,
     /// Idle I/O threads of this disk.
     workers: Arc<Workers>,
+    /// (st_dev, st_ino) of what was opened.
+    identity: (u64, u64),
 }
 
 /// The part of an I/O that runs on an I/O thread: the I/O itself, which
@@ -335,7 +337,10 @@ impl Disk {
                 (ss, size)
             }
         };
+        let opened = file.metadata().map_err(|e| os("fstat", e))?;
+        let identity = (opened.dev(), opened.ino());
         Ok(Disk {
+            identity,
             file: Arc::new(file),
             path: path.to_path_buf(),
             kind,
@@ -350,6 +355,14 @@ impl Disk {
     /// The path it was opened with.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether its path still names the file or device that was opened.
+    /// False once the file was deleted, or deleted and created anew (as
+    /// `virt-sanlock-cleanup` and libvirt do with lease files): I/O on the
+    /// old open file would then reach storage no other host looks at.
+    pub fn still_at_path(&self) -> bool {
+        std::fs::metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == self.identity)
     }
 
     /// File or block device.

@@ -791,9 +791,6 @@ fn libvirt_two_hosts_one_disk_paxlock_leases() {
 /// never opened the old file (a third host, a restarted daemon) would take
 /// the lease in the new file and run the VM on the same disk.
 #[test]
-#[ignore = "fails: paxlock-driver's RealEnv::disk caches one descriptor per lease path for the \
-            daemon's lifetime, so after virt-sanlock-cleanup replaced the lease file the \
-            daemon acquires on the deleted inode (see docs/libvirt.md)"]
 fn libvirt_lease_file_replaced_after_cleanup() {
     let Some(domain_type) = prerequisites() else {
         return;
