@@ -1824,7 +1824,10 @@ fn libvirt_frozen_daemon_is_fenced_before_the_other_host_starts_the_vm() {
     // Host 2: refused while host 1's QEMU ran, then started.
     let last = attempts.last().unwrap();
     assert!(last.started, "host 2 never started the VM:\n{summary}");
-    assert!(attempts.len() >= 2, "host 2 was never refused:\n{summary}");
+    // (Before the freeze host 2 was refused at once. After it, an attempt
+    // is refused at once while host 1's delta lease still looks fresh, or
+    // waits in the acquire until host 1 is dead: which one happens depends
+    // on where in host 1's renewal cycle the freeze falls.)
     for a in &attempts[..attempts.len() - 1] {
         assert!(
             a.out.contains("Failed to acquire lock"),
@@ -1837,9 +1840,7 @@ fn libvirt_frozen_daemon_is_fenced_before_the_other_host_starts_the_vm() {
     // host 2's QEMU started but paused, as libvirt starts every QEMU).
     for a in &attempts {
         assert!(!a.started || a.to > t_dead, "{summary}{tl}");
-        assert!(a.to > t_dead || !a.started, "{summary}{tl}");
     }
-    assert!(last.to >= t_held, "{summary}{tl}");
     assert_eq!(c.h2.state(VM), "running");
     let l = dump(&lease);
     assert_eq!((l.owner, l.timestamp != 0), (2, true), "{l:?}");
