@@ -16,6 +16,12 @@
 //! host 2 can then start it; `virt-sanlock-cleanup` removes the lease files
 //! no VM uses and keeps the one in use.
 //!
+//! More tests on the same set-up: save on one host and restore on the
+//! other under an observer (one lease holder, one running VM at every
+//! moment), read-only and shareable disks, and a frozen daemon on host 1
+//! fenced by a test watchdog (over a cgroup holding host 1's daemon and
+//! QEMU) before host 2 can start the VM. See docs/libvirt.md.
+//!
 //! QEMU runs through tests/libvirt/qemu-nolock (image locking off), see the
 //! comment there: on one machine QEMU's own image locks would otherwise stop
 //! the second QEMU before libvirt asks for the lease.
@@ -1662,6 +1668,13 @@ fn libvirt_readonly_disk_no_lease_shareable_disk_shared_lease() {
 
 // --- the fence ------------------------------------------------------------------
 
+/// The session id of process `pid` (field 6 of /proc/PID/stat).
+fn session_of(pid: u32) -> u32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = stat.rsplit_once(')').unwrap().1;
+    rest.split_whitespace().nth(3).unwrap().parse().unwrap()
+}
+
 /// One start attempt of the VM on host 2 after host 1's daemon froze.
 #[derive(Debug)]
 struct Attempt {
@@ -1702,6 +1715,14 @@ fn libvirt_frozen_daemon_is_fenced_before_the_other_host_starts_the_vm() {
     // Host 1 runs the VM; its QEMU joins the fenced cgroup.
     c.h1.expect(&format!("start {VM}"), &format!("Domain '{VM}' started"));
     let qemu1 = c.h1.qemu_pid(VM).expect("host 1's QEMU");
+    // Why a cgroup and not the daemon's process group: QEMU runs in a
+    // session of its own (libvirt daemonizes it), and setpgid cannot move
+    // a process into a group of another session.
+    assert_ne!(
+        session_of(qemu1),
+        session_of(c.h1.child.id()),
+        "QEMU in virsh's session?"
+    );
     let fence = c.fence.as_ref().unwrap();
     fence.add(qemu1);
     let procs = fence.procs();
