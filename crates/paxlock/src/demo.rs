@@ -301,18 +301,16 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
     )?;
 
     step(&d, "5. Host B tries to start vm1 as well, and is refused");
-    let (rv, text) = d.run(
-        Some(d.host(1)),
-        &[
-            "client",
-            "command",
-            "-r",
-            &lease,
-            "-c",
-            "/bin/echo",
-            "vm1 runs on host B",
-        ],
-    )?;
+    let b_starts_vm1 = [
+        "client",
+        "command",
+        "-r",
+        &lease,
+        "-c",
+        "/bin/echo",
+        "vm1 runs on host B",
+    ];
+    let (rv, text) = d.run(Some(d.host(1)), &b_starts_vm1)?;
     if rv == 0 || !text.contains("-243") {
         return Err(format!("host B was not refused as expected (exit {rv})"));
     }
@@ -351,18 +349,7 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
         &d,
         "7. Host B starts vm1 now: it gets the lease (next lease version)",
     );
-    let (rv, _) = d.run(
-        Some(d.host(1)),
-        &[
-            "client",
-            "command",
-            "-r",
-            &lease,
-            "-c",
-            "/bin/echo",
-            "vm1 runs on host B",
-        ],
-    )?;
+    let (rv, _) = d.run(Some(d.host(1)), &b_starts_vm1)?;
     if rv != 0 {
         return Err(format!("host B could not take the free lease (exit {rv})"));
     }
