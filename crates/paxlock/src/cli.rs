@@ -59,7 +59,7 @@ pub enum Command {
     /// the host_id. If renewals fail for 8 io_timeouts it prints
     /// `LEASES LOST` and exits 1. There is no watchdog here, so nothing resets
     /// a host that cannot stop using its leases: do not use it to protect
-    /// real data (that is the daemon's job, still to come).
+    /// real data (that is `paxlock daemon -w 1`'s job).
     #[command(after_help = LEASE_STRINGS)]
     Hold(HoldCliArgs),
 
