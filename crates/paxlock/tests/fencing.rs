@@ -47,6 +47,31 @@ impl Drop for HostA {
     }
 }
 
+/// A child killed and reaped on drop unless taken.
+struct Reap(Option<Child>);
+
+impl Reap {
+    fn id(&self) -> u32 {
+        self.0.as_ref().map_or(0, Child::id)
+    }
+
+    fn take(&mut self) -> Child {
+        self.0.take().expect("taken once")
+    }
+}
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.0 {
+            let _ = Command::new("kill")
+                .args(["-CONT", &c.id().to_string()])
+                .status();
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 fn client(run_dir: &Path, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_paxlock"))
         .arg("client")
@@ -141,21 +166,27 @@ fn start_a_with(kind: Kind, dir: &str, conf: &Path, wft: u64, vm_opts: &[&str]) 
             .spawn()
             .unwrap(),
     };
+    // Until HostA owns them, a panic (a join that fails) must not leave
+    // the daemon and its wdmd running: a leftover wdmd on the fixed socket
+    // would make later sanlock-as-A tests skip.
+    let mut daemon = Reap(Some(daemon));
     let pgid = daemon.id();
     if let Some(parent) = wd_sock.parent() {
         let _ = std::fs::create_dir_all(parent);
     }
-    let wdmd = Command::new(env!("CARGO_BIN_EXE_paxlock"))
-        .args(["wdmd", "daemon", "--socket"])
-        .arg(&wd_sock)
-        .args(["--test-fire", &format!("pgid:{pgid}")])
-        .args(["--fire-timeout", &wft.to_string(), "--test-interval", "1"])
-        .arg("--test-log")
-        .arg(run_dir.path().join("fire.log"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut wdmd = Reap(Some(
+        Command::new(env!("CARGO_BIN_EXE_paxlock"))
+            .args(["wdmd", "daemon", "--socket"])
+            .arg(&wd_sock)
+            .args(["--test-fire", &format!("pgid:{pgid}")])
+            .args(["--fire-timeout", &wft.to_string(), "--test-interval", "1"])
+            .arg("--test-log")
+            .arg(run_dir.path().join("fire.log"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
     for _ in 0..100 {
         if wd_sock.exists() {
             break;
@@ -165,24 +196,26 @@ fn start_a_with(kind: Kind, dir: &str, conf: &Path, wft: u64, vm_opts: &[&str]) 
     wait_up(run_dir.path());
     join(run_dir.path(), &format!("LS:1:{dir}/ids:0"), "A");
     let marker = run_dir.path().join("vm");
-    let holder = Command::new("/usr/bin/python3")
-        .arg(HOLDER)
-        .arg(format!("{dir}/r1"))
-        .arg(&marker)
-        .args(vm_opts)
-        .env("SANLOCK_RUN_DIR", run_dir.path())
-        .process_group(pgid as i32)
-        .spawn()
-        .unwrap();
+    let mut holder = Reap(Some(
+        Command::new("/usr/bin/python3")
+            .arg(HOLDER)
+            .arg(format!("{dir}/r1"))
+            .arg(&marker)
+            .args(vm_opts)
+            .env("SANLOCK_RUN_DIR", run_dir.path())
+            .process_group(pgid as i32)
+            .spawn()
+            .unwrap(),
+    ));
     for _ in 0..100 {
         if std::fs::read_to_string(&marker)
             .unwrap_or_default()
             .contains("acquired")
         {
             return HostA {
-                daemon,
-                holder,
-                wdmd,
+                daemon: daemon.take(),
+                holder: holder.take(),
+                wdmd: wdmd.take(),
                 run_dir,
             };
         }
