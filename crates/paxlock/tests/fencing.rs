@@ -11,11 +11,6 @@
 //! Timeouts: io_timeout 1 s, watchdog fire timeout 10 s (both hosts'
 //! configuration), so id_renewal_fail is 8 s and host_dead_seconds 18 s.
 
-// Host A's children are killed and reaped by `HostA`'s Drop; the early
-// panics of `start_a` (before it exists) fail the test, and the children
-// of a finished test binary are reaped by init.
-#![allow(clippy::zombie_processes)]
-
 mod common;
 
 use std::os::unix::process::CommandExt;
